@@ -1,0 +1,309 @@
+/** @odoo-module **/
+/**
+ * One longpolling bus of a POS: polls a server's `/longpolling/poll` on the
+ * POS's channels and hands each notification to the callback of its channel.
+ *
+ * Protocol (see models/pos_config.py): the POS polls one channel per channel
+ * name, `["<db>","<channel name>","<pos id>"]`; Odoo 15 answers
+ * `[{id, message: {type, payload}}]` without the channel, and the type is
+ * the channel name, so dispatch is by type.
+ *
+ * Delivery: the id of the last notification is kept (in `storage`, per tab)
+ * so a reload resumes where it stopped; ids at or below it are dropped, so
+ * nothing is delivered twice. After a silence longer than the server keeps
+ * notifications, gap callbacks are told that messages may have been missed.
+ */
+
+import {ConnectionMonitor, browserTimers} from "./connection_monitor.js";
+
+export const PING_CHANNEL = "pos.longpolling";
+
+export const DEFAULTS = Object.freeze({
+    // Odoo answers an idle poll after 50 s: give up on a poll after 65 s
+    // (a dead connection after the device slept).
+    pollTimeout: 65,
+    // Retry delays after failed polls grow from retryBase to retryMax
+    // seconds; each is drawn at random from [delay / 2, delay].
+    retryBase: 2,
+    retryMax: 30,
+    // Seconds Odoo keeps notifications (bus.bus TIMEOUT * 2).
+    retention: 100,
+});
+
+export class ChannelBus {
+    /**
+     * @param {Object} params
+     * @param {Object} params.transport {poll(params) -> {promise, abort()},
+     *     ping() -> Promise}; a failed request rejects, an aborted one
+     *     rejects with an error whose `aborted` is true
+     * @param {Function} params.settings returns {dbName, posId, maxSilence,
+     *     pongTimeout, storageKey}; read at start(), when the POS has loaded
+     * @param {Object} [params.storage] a Storage (sessionStorage) or null
+     * @param {String} [params.storageKey] this bus's key in it
+     * @param {Function} [params.onError] (error, channelName, payload) when a
+     *     callback throws
+     * @param {Object} [params.timers] {setTimeout, clearTimeout, now}
+     * @param {Function} [params.random] Math.random
+     * @param {Object} [params.options] overrides DEFAULTS
+     */
+    constructor({
+        transport,
+        settings,
+        storage = null,
+        storageKey = "pos_longpolling",
+        onError = (error) => console.error(error),
+        timers = browserTimers,
+        random = Math.random,
+        options = {},
+    }) {
+        this.transport = transport;
+        this.settings = settings;
+        this.storage = storage;
+        this.storageKey = storageKey;
+        this.onError = onError;
+        this.timers = timers;
+        this.random = random;
+        this.options = {...DEFAULTS, ...options};
+        this.callbacks = new Map();
+        this.gapCallbacks = [];
+        this.lastId = 0;
+        this.lastContactAt = null;
+        this.failures = 0;
+        this.started = false;
+        this._pollRequest = null;
+        this._pollStartedAt = null;
+        this._pollTimer = null;
+        this._retryTimer = null;
+        this.longpolling_connection = new ConnectionMonitor({
+            ping: () => this.transport.ping(this._settings),
+            timers,
+        });
+        this.add_channel_callback(PING_CHANNEL, () => {});
+    }
+
+    // Public: upstream's API
+
+    /**
+     * Calls `callback.call(thisArg, payload)` for every message sent to this
+     * POS on `channelName`. Works before and after start().
+     */
+    add_channel_callback(channelName, callback, thisArg) {
+        const isNew = !this.callbacks.has(channelName);
+        this.callbacks.set(channelName, {callback, thisArg});
+        if (isNew && this.started) {
+            this._restartPoll();
+        }
+    }
+
+    remove_channel(channelName) {
+        if (channelName !== PING_CHANNEL && this.callbacks.delete(channelName)) {
+            if (this.started) {
+                this._restartPoll();
+            }
+        }
+    }
+
+    start() {
+        if (this.started) {
+            return;
+        }
+        this._settings = this.settings();
+        this.storageKey = this._settings.storageKey || this.storageKey;
+        const connection = this.longpolling_connection;
+        connection.maxSilence = this._settings.maxSilence || connection.maxSilence;
+        connection.pongTimeout = this._settings.pongTimeout || connection.pongTimeout;
+        this._restore();
+        this.started = true;
+        this._poll();
+        connection.start();
+    }
+
+    stop() {
+        this.started = false;
+        this._clearTimer("_retryTimer");
+        this._abortPoll();
+        this.longpolling_connection.stop();
+    }
+
+    // Public: additions
+
+    /**
+     * Calls `callback.call(thisArg, {silentFor})` when the bus comes back
+     * after a silence longer than the server keeps messages: messages sent
+     * meanwhile may be lost, so reload what the POS shows.
+     */
+    add_gap_callback(callback, thisArg) {
+        this.gapCallbacks.push({callback, thisArg});
+    }
+
+    /** The full channel names this bus polls. */
+    get channels() {
+        const {dbName, posId} = this._settings;
+        return [...this.callbacks.keys()].map((name) =>
+            JSON.stringify([dbName, name, String(posId)])
+        );
+    }
+
+    /**
+     * The page is visible again, the device woke up or the network came
+     * back: replace a poll that may be dead, check the connection.
+     */
+    wake() {
+        if (!this.started) {
+            return;
+        }
+        const pollAge = this.timers.now() - (this._pollStartedAt || 0);
+        if (this._pollRequest && pollAge > this.options.pollTimeout * 1000) {
+            this._restartPoll();
+        } else if (this._retryTimer !== null) {
+            this._clearTimer("_retryTimer");
+            this._poll();
+        }
+        this.longpolling_connection.onWake();
+    }
+
+    // Private
+
+    _poll() {
+        if (!this.started || this._pollRequest) {
+            return;
+        }
+        const request = this.transport.poll({
+            channels: this.channels,
+            last: this.lastId,
+            options: {},
+        });
+        this._pollRequest = request;
+        this._pollStartedAt = this.timers.now();
+        this._pollTimer = this.timers.setTimeout(() => {
+            this._pollTimer = null;
+            request.abort();
+        }, this.options.pollTimeout * 1000);
+        if (this.failures) {
+            this.longpolling_connection.onReconnecting();
+        }
+        request.promise.then(
+            (notifications) => {
+                if (this._pollDone(request)) {
+                    this.failures = 0;
+                    this._onNotifications(notifications || []);
+                    this._poll();
+                }
+            },
+            (error) => {
+                if (!this._pollDone(request)) {
+                    return;
+                }
+                if (error && error.aborted) {
+                    this._poll();
+                    return;
+                }
+                this.failures++;
+                this.longpolling_connection.onPollFailed();
+                this._retryTimer = this.timers.setTimeout(() => {
+                    this._retryTimer = null;
+                    this._poll();
+                }, this.retryDelay(this.failures));
+            }
+        );
+    }
+
+    /** Milliseconds to wait before the next poll after `failures` failures. */
+    retryDelay(failures) {
+        const {retryBase, retryMax} = this.options;
+        const ceiling = Math.min(retryMax, retryBase * 2 ** (failures - 1)) * 1000;
+        return ceiling / 2 + (this.random() * ceiling) / 2;
+    }
+
+    _pollDone(request) {
+        if (this._pollRequest !== request) {
+            return false;
+        }
+        this._pollRequest = null;
+        this._clearTimer("_pollTimer");
+        return this.started;
+    }
+
+    _restartPoll() {
+        if (this._pollRequest) {
+            this._abortPoll();
+        }
+        this._poll();
+    }
+
+    _abortPoll() {
+        const request = this._pollRequest;
+        this._pollRequest = null;
+        this._clearTimer("_pollTimer");
+        if (request) {
+            request.abort();
+        }
+    }
+
+    _onNotifications(notifications) {
+        const now = this.timers.now();
+        const silentFor = this.lastContactAt === null ? 0 : now - this.lastContactAt;
+        this.lastContactAt = now;
+        if (silentFor > this.options.retention * 1000) {
+            this._dispatch(this.gapCallbacks, "gap", {silentFor});
+        }
+        let received = false;
+        for (const {id, message} of notifications) {
+            if (id <= this.lastId) {
+                continue;
+            }
+            this.lastId = id;
+            received = true;
+            const entry = this.callbacks.get(message.type);
+            if (entry) {
+                this._dispatch([entry], message.type, message.payload);
+            }
+        }
+        this._save();
+        if (received) {
+            this.longpolling_connection.onNotification();
+        }
+    }
+
+    _dispatch(entries, channelName, payload) {
+        for (const {callback, thisArg} of entries) {
+            try {
+                callback.call(thisArg, payload);
+            } catch (error) {
+                this.onError(error, channelName, payload);
+            }
+        }
+    }
+
+    _restore() {
+        let saved = null;
+        try {
+            saved = this.storage && JSON.parse(this.storage.getItem(this.storageKey));
+        } catch {
+            saved = null;
+        }
+        if (saved && Number.isInteger(saved.last) && Number.isFinite(saved.at)) {
+            this.lastId = saved.last;
+            this.lastContactAt = saved.at;
+        }
+    }
+
+    _save() {
+        if (!this.storage) {
+            return;
+        }
+        try {
+            const state = {last: this.lastId, at: this.lastContactAt};
+            this.storage.setItem(this.storageKey, JSON.stringify(state));
+        } catch {
+            // A full or disabled storage only costs the resume after reload.
+        }
+    }
+
+    _clearTimer(name) {
+        if (this[name] !== null) {
+            this.timers.clearTimeout(this[name]);
+            this[name] = null;
+        }
+    }
+}

@@ -1,0 +1,199 @@
+/** @odoo-module **/
+/**
+ * Connection monitor of one longpolling bus: an explicit state machine.
+ *
+ *   stopped --start()--> waiting --notification--> online
+ *   any started state --notification--> online
+ *   online --silence (maxSilence s without a notification)--> PING sent
+ *   PING sent --PONG (a notification) within pongTimeout s--> online
+ *   PING sent --no notification within pongTimeout s / PING failed--> offline
+ *   any started state --poll failed--> offline
+ *   offline --poll issued again (reconnecting)--> waiting, PING sent
+ *
+ * A PING is never sent while another one is outstanding, so nothing (a
+ * click, a wake-up, the silence timer) can make it ping in a loop. Timers
+ * and the PING transport are injected, so tests drive it with a fake clock.
+ */
+
+export const STATES = Object.freeze({
+    STOPPED: "stopped",
+    WAITING: "waiting",
+    ONLINE: "online",
+    OFFLINE: "offline",
+});
+
+export const browserTimers = {
+    setTimeout: (fn, ms) => setTimeout(fn, ms),
+    clearTimeout: (id) => clearTimeout(id),
+    now: () => Date.now(),
+};
+
+export class ConnectionMonitor {
+    /**
+     * @param {Object} params
+     * @param {Function} params.ping sends a PING; returns a Promise that
+     *     rejects when the server could not be reached
+     * @param {Number} [params.maxSilence] seconds, see pos.config
+     * @param {Number} [params.pongTimeout] seconds, see pos.config
+     * @param {Object} [params.timers] {setTimeout, clearTimeout, now}
+     */
+    constructor({ping, maxSilence = 60, pongTimeout = 10, timers = browserTimers}) {
+        this._ping = ping;
+        this.maxSilence = maxSilence;
+        this.pongTimeout = pongTimeout;
+        this.timers = timers;
+        this.state = STATES.STOPPED;
+        this.pinging = false;
+        this.lastNotificationAt = null;
+        this._silenceTimer = null;
+        this._pongTimer = null;
+        this._pingPromise = null;
+        this._resolvePing = null;
+        this._listeners = new Set();
+    }
+
+    /** Upstream's name: true when the last check reached the server. */
+    get is_online() {
+        return this.state === STATES.ONLINE;
+    }
+
+    /** Calls `listener(monitor)` whenever `state` or `pinging` changes. */
+    onChange(listener) {
+        this._listeners.add(listener);
+        return () => this._listeners.delete(listener);
+    }
+
+    start() {
+        if (this.state !== STATES.STOPPED) {
+            return;
+        }
+        this._setState(STATES.WAITING);
+        this.send_ping();
+    }
+
+    stop() {
+        this._finishPing(false);
+        this._clearTimer("_silenceTimer");
+        this._setState(STATES.STOPPED);
+    }
+
+    /** Any notification came through the longpoll: the server is there. */
+    onNotification() {
+        if (this.state === STATES.STOPPED) {
+            return;
+        }
+        this.lastNotificationAt = this.timers.now();
+        this._finishPing(true);
+        this._armSilenceTimer();
+        this._setState(STATES.ONLINE);
+    }
+
+    /** The poll request failed (network error, server error). */
+    onPollFailed() {
+        if (this.state === STATES.STOPPED) {
+            return;
+        }
+        this._setState(STATES.OFFLINE);
+    }
+
+    /** A new poll was issued after a failure: check the way back. */
+    onReconnecting() {
+        if (this.state !== STATES.OFFLINE) {
+            return;
+        }
+        this._setState(STATES.WAITING);
+        this.send_ping();
+    }
+
+    /**
+     * The page came back (visible again, device woke up, network back):
+     * check the connection unless it was heard from recently.
+     */
+    onWake() {
+        if (this.state === STATES.STOPPED || this.pinging) {
+            return;
+        }
+        const silentFor = this.timers.now() - (this.lastNotificationAt || 0);
+        if (this.state !== STATES.ONLINE || silentFor >= this.maxSilence * 1000) {
+            this.send_ping();
+        }
+    }
+
+    /**
+     * Upstream's name. PINGs the server; the PONG comes back as a
+     * notification. Resolves to true (PONG) or false (offline, stopped).
+     */
+    send_ping() {
+        if (this.state === STATES.STOPPED) {
+            return Promise.resolve(false);
+        }
+        if (this._pingPromise) {
+            return this._pingPromise;
+        }
+        const promise = new Promise((resolve) => {
+            this._resolvePing = resolve;
+        });
+        this._pingPromise = promise;
+        this.pinging = true;
+        this._clearTimer("_silenceTimer");
+        this._pongTimer = this.timers.setTimeout(() => {
+            this._pongTimer = null;
+            this._pingFailed();
+        }, this.pongTimeout * 1000);
+        this._notify();
+        Promise.resolve()
+            .then(() => this._ping())
+            .catch(() => {
+                if (this._pingPromise === promise) {
+                    this._pingFailed();
+                }
+            });
+        return promise;
+    }
+
+    // Private
+
+    _pingFailed() {
+        this._finishPing(false);
+        // Look again after a silence: offline never means pinging in a loop.
+        this._armSilenceTimer();
+        this._setState(STATES.OFFLINE);
+    }
+
+    _finishPing(answered) {
+        if (!this._pingPromise) {
+            return;
+        }
+        this._clearTimer("_pongTimer");
+        const resolve = this._resolvePing;
+        this._pingPromise = this._resolvePing = null;
+        this.pinging = false;
+        resolve(answered);
+    }
+
+    _armSilenceTimer() {
+        this._clearTimer("_silenceTimer");
+        this._silenceTimer = this.timers.setTimeout(() => {
+            this._silenceTimer = null;
+            this.send_ping();
+        }, this.maxSilence * 1000);
+    }
+
+    _clearTimer(name) {
+        if (this[name] !== null) {
+            this.timers.clearTimeout(this[name]);
+            this[name] = null;
+        }
+    }
+
+    _setState(state) {
+        this.state = state;
+        this._notify();
+    }
+
+    _notify() {
+        for (const listener of this._listeners) {
+            listener(this);
+        }
+    }
+}

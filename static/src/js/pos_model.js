@@ -1,0 +1,107 @@
+odoo.define("pos_longpolling.models", function (require) {
+    "use strict";
+    /**
+     * The POS's buses: `pos.bus` on its own server, `pos.add_bus(key, url)`
+     * for sync servers. Each is a ChannelBus over HTTP whose callbacks'
+     * errors are shown to the cashier.
+     */
+    const core = require("web.core");
+    const models = require("point_of_sale.models");
+    const session = require("web.session");
+    const {Gui} = require("point_of_sale.Gui");
+    const {ChannelBus} = require("@pos_longpolling/js/channel_bus");
+    const {HttpTransport} = require("@pos_longpolling/js/http_transport");
+
+    const _t = core._t;
+    // A timer that fires this much later than asked means the device slept.
+    const SLEEP_CHECK_PERIOD = 5000;
+    const SLEEP_THRESHOLD = 30000;
+
+    const PosModelSuper = models.PosModel.prototype;
+    models.PosModel = models.PosModel.extend({
+        initialize() {
+            PosModelSuper.initialize.apply(this, arguments);
+            this.buses = {};
+            this.bus = this._make_bus("", "");
+            this._watch_wake();
+            this.ready.then(() => {
+                if (this.config.autostart_longpolling) {
+                    this.bus.start();
+                }
+            });
+        },
+
+        /** A bus that polls `sync_server` (an origin URL); start() it. */
+        add_bus(key, sync_server) {
+            if (this.buses[key]) {
+                this.buses[key].stop();
+            }
+            this.buses[key] = this._make_bus(key, sync_server);
+            this.trigger("change:longpolling_buses", this);
+            return this.buses[key];
+        },
+
+        /** The bus added under `key`, or the default one without a key. */
+        get_bus(key) {
+            return key ? this.buses[key] : this.bus;
+        },
+
+        /** [[key, bus], ...], the default bus first (key "default"). */
+        get_all_buses() {
+            return [["default", this.bus], ...Object.entries(this.buses)];
+        },
+
+        _make_bus(key, sync_server) {
+            return new ChannelBus({
+                transport: new HttpTransport({serverUrl: sync_server || ""}),
+                settings: () => ({
+                    dbName: session.db,
+                    posId: this.config.id,
+                    maxSilence: this.config.longpolling_max_silence_timeout,
+                    pongTimeout: this.config.longpolling_pong_timeout,
+                    storageKey: `pos_longpolling.${session.db}.${this.config.id}.${key || "default"}`,
+                }),
+                storage: window.sessionStorage,
+                onError: (error, channelName) => this._on_longpolling_error(error, channelName),
+            });
+        },
+
+        _on_longpolling_error(error, channelName) {
+            console.error(`pos_longpolling: callback of channel ${channelName} failed`, error);
+            try {
+                Gui.showPopup("ErrorPopup", {
+                    title: _t("Longpolling Handling Error"),
+                    body: _.str.sprintf(
+                        _t("The message on channel %s could not be handled: %s"),
+                        channelName,
+                        (error && error.message) || String(error)
+                    ),
+                });
+            } catch (popupError) {
+                // The UI is not ready yet: the console has it.
+            }
+        },
+
+        _watch_wake() {
+            const wake = () => {
+                for (const [, bus] of this.get_all_buses()) {
+                    bus.wake();
+                }
+            };
+            document.addEventListener("visibilitychange", () => {
+                if (document.visibilityState === "visible") {
+                    wake();
+                }
+            });
+            window.addEventListener("online", wake);
+            let last = Date.now();
+            setInterval(() => {
+                const now = Date.now();
+                if (now - last > SLEEP_THRESHOLD) {
+                    wake();
+                }
+                last = now;
+            }, SLEEP_CHECK_PERIOD);
+        },
+    });
+});

@@ -1,0 +1,1 @@
+from . import test_channels, test_send, test_update_route, test_ui

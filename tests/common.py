@@ -1,0 +1,35 @@
+from odoo.tests.common import TransactionCase
+
+
+class PosLongpollingCase(TransactionCase):
+    """Three POS configs: two with an open session, one without."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.PosConfig = cls.env["pos.config"]
+        main = cls.env.ref("point_of_sale.pos_config_main")
+        cls.pos_a = main.copy({"name": "LP A"})
+        cls.pos_b = main.copy({"name": "LP B"})
+        cls.pos_closed = main.copy({"name": "LP no session"})
+        for config in cls.pos_a | cls.pos_b:
+            cls.env["pos.session"].create({"config_id": config.id, "user_id": cls.env.uid})
+        cls.dbname = cls.env.cr.dbname
+
+    def last_bus_id(self):
+        return self.env["bus.bus"].sudo().search([], order="id desc", limit=1).id or 0
+
+    def bus_rows_since(self, last_id):
+        """``(channel, type, payload)`` of the bus rows written after ``last_id``."""
+        import json
+
+        rows = self.env["bus.bus"].sudo().search([("id", ">", last_id)], order="id")
+        result = []
+        for row in rows:
+            message = json.loads(row.message)
+            result.append((json.loads(row.channel), message["type"], message["payload"]))
+        return result
+
+    def bus_channel(self, config, channel_name):
+        """How the bus stores the channel of ``config`` for ``channel_name``."""
+        return [self.dbname, config._get_full_channel_name(channel_name)]

@@ -1,0 +1,100 @@
+# Sourced by the project's commands: finds Odoo 15.0 and prepares databases.
+#   ODOO_BIN     an odoo-bin of Odoo 15.0 (else an importable `odoo` package)
+#   ODOO_PYTHON  the interpreter to run it with (default python3)
+#   POS_LONGPOLLING_TEMPLATE_DB  template database with point_of_sale and
+#                demo data, made on first use (default pos_longpolling_template)
+#   POS_LONGPOLLING_DATA_DIR     Odoo's data dir for these databases' files
+#                (default ~/.local/share/pos_longpolling)
+# PostgreSQL is reached as libpq's environment says (PGHOST, PGUSER, ...).
+
+repo=${repo:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+template_db=${POS_LONGPOLLING_TEMPLATE_DB:-pos_longpolling_template}
+data_dir=${POS_LONGPOLLING_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/pos_longpolling}
+odoo=()
+
+find_odoo() {
+    local python=${ODOO_PYTHON:-python3}
+    if [ -n "${ODOO_BIN:-}" ]; then
+        odoo=("$python" "$ODOO_BIN")
+    elif "$python" -c 'import odoo.release as r, sys; sys.exit(r.version_info[0] != 15)' 2>/dev/null; then
+        odoo=("$python" -c 'import sys, odoo.cli; sys.argv[0] = "odoo"; odoo.cli.main()')
+    else
+        return 1
+    fi
+    # Odoo names an addon after its folder: whatever this clone's folder is
+    # called, Odoo finds it as pos_longpolling.
+    addons_link_dir=$(mktemp -d "${TMPDIR:-/tmp}/pos_longpolling_addons.XXXXXX")
+    ln -s "$repo" "$addons_link_dir/pos_longpolling"
+    addons_path=$addons_link_dir
+    if [ -n "${ODOO_BIN:-}" ] && [ -d "$(dirname "$ODOO_BIN")/addons" ]; then
+        addons_path="$(cd "$(dirname "$ODOO_BIN")/addons" && pwd),$addons_path"
+    fi
+    trap 'rm -rf "$addons_link_dir"' EXIT
+}
+
+# odoo_run ARGS...: Odoo with this project's addons path, logging to stdout.
+odoo_run() {
+    "${odoo[@]}" --addons-path="$addons_path" --data-dir="$data_dir" --no-database-list "$@"
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+db_exists() {
+    [ "$(psql -XAtc "SELECT 1 FROM pg_database WHERE datname = '$1'" postgres 2>/dev/null)" = 1 ]
+}
+
+# ensure_template: the template database, made once (about a minute).
+ensure_template() {
+    db_exists "$template_db" && return 0
+    echo "making template database $template_db (point_of_sale with demo data)..."
+    createdb "$template_db" || return 1
+    if ! odoo_run -d "$template_db" -i point_of_sale --stop-after-init \
+        --http-port="$(free_port)" --log-level=warn; then
+        drop_db "$template_db"
+        return 1
+    fi
+}
+
+# fresh_db NAME: a new database copied from the template, with its files.
+fresh_db() {
+    ensure_template || return 1
+    drop_db "$1" && createdb -T "$template_db" "$1" || return 1
+    if [ -d "$data_dir/filestore/$template_db" ]; then
+        cp -a "$data_dir/filestore/$template_db" "$data_dir/filestore/$1"
+    fi
+}
+
+drop_db() {
+    dropdb --if-exists "$1" 2>/dev/null && rm -rf "${data_dir:?}/filestore/$1"
+}
+
+# run_odoo_tests: installs pos_longpolling on a fresh database and runs its
+# tests; prints "odoo tests: P passed, F failed" and fails on any error,
+# and on any warning of ours, in the log.
+run_odoo_tests() {
+    local db="pos_longpolling_test_$$" log rc tests failures bad
+    fresh_db "$db" || { echo "odoo tests: 0 passed, 1 failed"; return 1; }
+    log=${TMPDIR:-/tmp}/pos_longpolling_odoo_tests.log
+    odoo_run -d "$db" -i pos_longpolling --test-enable --test-tags /pos_longpolling \
+        --stop-after-init --http-port="$(free_port)" --longpolling-port="$(free_port)" \
+        --workers=0 --max-cron-threads=0 >"$log" 2>&1
+    rc=$?
+    tests=$(sed -n 's/.* \([0-9]*\) post-tests in .*/\1/p' "$log" | tail -n 1)
+    failures=$(sed -n 's/.* \([0-9]*\) failed, \([0-9]*\) error(s) of [0-9]* tests.*/\1 \2/p' "$log" |
+        tail -n 1 | awk '{print $1 + $2}')
+    failures=${failures:-0}
+    bad=$(grep -E '^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL|WARNING) ' "$log" |
+        grep -E 'ERROR|CRITICAL|pos_longpolling' | grep -v 'running as user' | head -n 20)
+    grep -E ' (odoo.addons.pos_longpolling.tests.[a-z_]+: Starting| post-tests in)' "$log"
+    drop_db "$db"
+    if [ -n "$bad" ] || [ "$rc" -ne 0 ] || [ -z "$tests" ]; then
+        grep -E -A30 ' (ERROR|CRITICAL) ' "$log" | head -n 150
+        printf 'errors or warnings of ours in the log (all of it: %s):\n%s\n' "$log" "$bad"
+        echo "odoo tests: $(( ${tests:-0} - failures > 0 ? ${tests:-0} - failures : 0 )) passed, $(( failures > 0 ? failures : 1 )) failed"
+        return 1
+    fi
+    rm -f "$log"
+    echo "odoo tests: $tests passed, 0 failed"
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The test command of pos_longpolling (README.rst, "Tests"). Runs:
+#   1. checks that need nothing but Python: syntax, manifest, XML;
+#   2. the client's logic under Node's test runner (static/tests/node);
+#   3. where an Odoo 15.0 is available, the Odoo-native tests (tests/) on a
+#      fresh database copied from a template with point_of_sale and demo data.
+# Odoo is found through ODOO_BIN (its odoo-bin; ODOO_PYTHON the interpreter
+# to run it with, default python3), else as an importable `odoo` package.
+# Without Odoo, step 3 is skipped and says so. Ends with one summary line.
+set -uo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+passed=0 failed=0 skipped=0
+
+step() { printf '\n== %s\n' "$*"; }
+ok() { passed=$((passed + ${2:-1})); printf 'ok: %s\n' "$1"; }
+ko() { failed=$((failed + ${2:-1})); printf 'FAILED: %s\n' "$1"; }
+skip() { skipped=$((skipped + 1)); printf 'SKIPPED: %s\n' "$1"; }
+
+step "Python, manifest and XML checks"
+if out=$(cd "$repo" && python3 tools/check_static.py 2>&1); then
+    ok "static checks ($out)"
+else
+    printf '%s\n' "$out"
+    ko "static checks"
+fi
+
+step "Client logic under Node (static/tests/node)"
+if command -v node >/dev/null; then
+    log=$(mktemp)
+    (cd "$repo" && node --test --test-reporter=tap static/tests/node/) >"$log" 2>&1
+    rc=$?
+    n_pass=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log")
+    n_fail=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$log")
+    grep -E '^(not ok|# (tests|pass|fail))' "$log"
+    if [ "$rc" -eq 0 ] && [ "${n_pass:-0}" -gt 0 ]; then
+        ok "node tests" "$n_pass"
+    else
+        cat "$log"
+        ko "node tests" "$(( ${n_fail:-0} > 0 ? n_fail : 1 ))"
+    fi
+    rm -f "$log"
+else
+    skip "node tests: no node on PATH (Node.js 18 or newer runs them)"
+fi
+
+step "Odoo-native tests (tests/) in Odoo 15.0"
+# shellcheck source=tools/odoo_env.sh
+. "$repo/tools/odoo_env.sh"
+if ! find_odoo; then
+    skip "Odoo-native tests: no Odoo 15.0 here (set ODOO_BIN to an odoo-bin, ODOO_PYTHON to its interpreter)"
+else
+    log=$(mktemp)
+    run_odoo_tests | tee "$log"
+    rc=${PIPESTATUS[0]}
+    read -r o_pass o_fail < <(sed -n 's/^odoo tests: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$log" | tail -n 1)
+    rm -f "$log"
+    o_pass=${o_pass:-0} o_fail=${o_fail:-0}
+    if [ "$rc" -eq 0 ] && [ "$o_fail" -eq 0 ] && [ "$o_pass" -gt 0 ]; then
+        ok "Odoo tests" "$o_pass"
+    else
+        passed=$((passed + o_pass))
+        ko "Odoo tests" "$(( o_fail > 0 ? o_fail : 1 ))"
+    fi
+fi
+
+printf '\nsummary: %d passed, %d failed, %d skipped\n' "$passed" "$failed" "$skipped"
+[ "$failed" -eq 0 ]
