@@ -85,8 +85,9 @@ run_odoo_tests() {
     failures=$(sed -n 's/.* \([0-9]*\) failed, \([0-9]*\) error(s) of [0-9]* tests.*/\1 \2/p' "$log" |
         tail -n 1 | awk '{print $1 + $2}')
     failures=${failures:-0}
+    # Errors, and warnings about this addon (its code, manifest, README, views).
     bad=$(grep -E '^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL|WARNING) ' "$log" |
-        grep -E 'ERROR|CRITICAL|pos_longpolling' | grep -v 'running as user' | head -n 20)
+        grep -E ' (ERROR|CRITICAL) |pos_longpolling|docutils|pos\.config' | head -n 20)
     grep -E ' (odoo.addons.pos_longpolling.tests.[a-z_]+: Starting| post-tests in)' "$log"
     drop_db "$db"
     if [ -n "$bad" ] || [ "$rc" -ne 0 ] || [ -z "$tests" ]; then
