@@ -14,7 +14,7 @@
  * notifications, gap callbacks are told that messages may have been missed.
  */
 
-import {ConnectionMonitor, browserTimers} from "./connection_monitor.js";
+import {ConnectionMonitor, browserTimers, clearTimer} from "./connection_monitor.js";
 
 export const PING_CHANNEL = "pos.longpolling";
 
@@ -120,7 +120,7 @@ export class ChannelBus {
 
     stop() {
         this.started = false;
-        this._clearTimer("_retryTimer");
+        clearTimer(this, "_retryTimer");
         this._abortPoll();
         this.longpolling_connection.stop();
     }
@@ -156,7 +156,7 @@ export class ChannelBus {
         if (this._pollRequest && pollAge > this.options.pollTimeout * 1000) {
             this._restartPoll();
         } else if (this._retryTimer !== null) {
-            this._clearTimer("_retryTimer");
+            clearTimer(this, "_retryTimer");
             this._poll();
         }
         this.longpolling_connection.onWake();
@@ -220,7 +220,7 @@ export class ChannelBus {
             return false;
         }
         this._pollRequest = null;
-        this._clearTimer("_pollTimer");
+        clearTimer(this, "_pollTimer");
         return this.started;
     }
 
@@ -234,7 +234,7 @@ export class ChannelBus {
     _abortPoll() {
         const request = this._pollRequest;
         this._pollRequest = null;
-        this._clearTimer("_pollTimer");
+        clearTimer(this, "_pollTimer");
         if (request) {
             request.abort();
         }
@@ -297,13 +297,6 @@ export class ChannelBus {
             this.storage.setItem(this.storageKey, JSON.stringify(state));
         } catch {
             // A full or disabled storage only costs the resume after reload.
-        }
-    }
-
-    _clearTimer(name) {
-        if (this[name] !== null) {
-            this.timers.clearTimeout(this[name]);
-            this[name] = null;
         }
     }
 }

@@ -28,6 +28,14 @@ export const browserTimers = {
     now: () => Date.now(),
 };
 
+/** Cancels the timer whose id is `owner[name]`, if any. */
+export function clearTimer(owner, name) {
+    if (owner[name] !== null) {
+        owner.timers.clearTimeout(owner[name]);
+        owner[name] = null;
+    }
+}
+
 export class ConnectionMonitor {
     /**
      * @param {Object} params
@@ -73,7 +81,7 @@ export class ConnectionMonitor {
 
     stop() {
         this._finishPing(false);
-        this._clearTimer("_silenceTimer");
+        clearTimer(this, "_silenceTimer");
         this._setState(STATES.STOPPED);
     }
 
@@ -135,7 +143,7 @@ export class ConnectionMonitor {
         });
         this._pingPromise = promise;
         this.pinging = true;
-        this._clearTimer("_silenceTimer");
+        clearTimer(this, "_silenceTimer");
         this._pongTimer = this.timers.setTimeout(() => {
             this._pongTimer = null;
             this._pingFailed();
@@ -164,7 +172,7 @@ export class ConnectionMonitor {
         if (!this._pingPromise) {
             return;
         }
-        this._clearTimer("_pongTimer");
+        clearTimer(this, "_pongTimer");
         const resolve = this._resolvePing;
         this._pingPromise = this._resolvePing = null;
         this.pinging = false;
@@ -172,18 +180,11 @@ export class ConnectionMonitor {
     }
 
     _armSilenceTimer() {
-        this._clearTimer("_silenceTimer");
+        clearTimer(this, "_silenceTimer");
         this._silenceTimer = this.timers.setTimeout(() => {
             this._silenceTimer = null;
             this.send_ping();
         }, this.maxSilence * 1000);
-    }
-
-    _clearTimer(name) {
-        if (this[name] !== null) {
-            this.timers.clearTimeout(this[name]);
-            this[name] = null;
-        }
     }
 
     _setState(state) {
