@@ -78,7 +78,8 @@ export class ChannelBus {
             ping: () => this.transport.ping(this._settings),
             timers,
         });
-        this.add_channel_callback(PING_CHANNEL, () => {});
+        // PONGs need no handling: any notification makes the monitor online.
+        this.add_channel_callback(PING_CHANNEL, () => undefined);
     }
 
     // Public: upstream's API

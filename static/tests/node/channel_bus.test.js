@@ -19,7 +19,11 @@ function makeBus({timers, transport, storage = null, errors = [], random = () =>
 }
 
 describe("ChannelBus", () => {
-    let timers, transport, errors, bus, received;
+    let timers = null;
+    let transport = null;
+    let errors = null;
+    let bus = null;
+    let received = null;
 
     beforeEach(() => {
         timers = new FakeTimers();
@@ -30,7 +34,7 @@ describe("ChannelBus", () => {
     });
 
     test("polls the upstream channel names of its POS, ping channel included", async () => {
-        bus.add_channel_callback("pos_partner_sync", () => {});
+        bus.add_channel_callback("pos_partner_sync", () => undefined);
         bus.start();
         assert.deepEqual(transport.current.params, {
             channels: ['["db","pos.longpolling","7"]', '["db","pos_partner_sync","7"]'],

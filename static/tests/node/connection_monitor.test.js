@@ -5,7 +5,11 @@ import {ConnectionMonitor, STATES} from "../../src/js/connection_monitor.js";
 import {FakeTimers, settle} from "./fakes.js";
 
 describe("ConnectionMonitor", () => {
-    let timers, pings, monitor, pingOutcome, changes;
+    let timers = null;
+    let pings = 0;
+    let monitor = null;
+    let pingOutcome = null;
+    let changes = null;
 
     beforeEach(() => {
         timers = new FakeTimers();

@@ -4,6 +4,13 @@
  * test says so.
  */
 
+/** Lets every pending promise callback run. */
+export async function settle() {
+    for (let i = 0; i < 20; i++) {
+        await Promise.resolve();
+    }
+}
+
 export class FakeTimers {
     constructor() {
         this.time = 1_000_000;
@@ -46,15 +53,9 @@ export class FakeTimers {
     }
 }
 
-/** Lets every pending promise callback run. */
-export async function settle() {
-    for (let i = 0; i < 20; i++) {
-        await Promise.resolve();
-    }
-}
-
 function deferred() {
-    let resolve, reject;
+    let resolve = null;
+    let reject = null;
     const promise = new Promise((res, rej) => {
         resolve = res;
         reject = rej;
