@@ -1,14 +1,29 @@
+import odoo
 from odoo import _
 from odoo.exceptions import ValidationError
 from odoo.http import request, route
 
 from odoo.addons.bus.controllers.main import BusController
 
+from ..models import pos_dispatch
+from ..models.pos_config import parse_pos_channel
+
 
 class PosLongpollingController(BusController):
     def _poll(self, dbname, channels, last, options):
-        """Only users who may use a POS listen to its channels."""
+        """Only users who may use a POS listen to its channels. In the
+        gevent process, polls of POS channels only are read in batches."""
         request.env["pos.config"]._check_longpolling_channels(channels)
+        if (
+            odoo.evented
+            and channels
+            and not options.get("peek")
+            and all(parse_pos_channel(channel) for channel in channels)
+        ):
+            # As Odoo's poll: no cursor held while waiting.
+            request.cr.close()
+            request._cr = None
+            return pos_dispatch.poll(dbname, channels, last)
         return super()._poll(dbname, channels, last, options)
 
     @route("/pos_longpolling/update", type="json", auth="public", cors="*")

@@ -1,1 +1,1 @@
-from . import pos_config
+from . import connection_pool, pos_config

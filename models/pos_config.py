@@ -15,7 +15,7 @@ import datetime
 import json
 import logging
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, MissingError, ValidationError
 from odoo.tools import date_utils
 from odoo.tools.func import lazy
@@ -170,7 +170,7 @@ class PosConfig(models.Model):
                     "to listen to or ping a POS."
                 )
             )
-        missing = pos_ids - set(self.search([("id", "in", list(pos_ids))]).ids)
+        missing = pos_ids - set(self._longpolling_visible_pos_ids(frozenset(pos_ids)))
         if not missing:
             return
         existing = set(self.sudo().browse(missing).exists().ids)
@@ -183,6 +183,19 @@ class PosConfig(models.Model):
             _("POS longpolling: there is no POS with id %s.")
             % ", ".join(map(str, sorted(missing)))
         )
+
+    @api.model
+    @tools.ormcache("self.env.uid", "tuple(self.env.companies.ids)", "pos_ids")
+    def _longpolling_visible_pos_ids(self, pos_ids):
+        # Every poll asks this. Odoo clears the cache when access rights,
+        # record rules or groups change; write() below when a POS's
+        # company does.
+        return tuple(self.search([("id", "in", list(pos_ids))]).ids)
+
+    def write(self, vals):
+        if "company_id" in vals:
+            self.clear_caches()
+        return super().write(vals)
 
     @api.model
     def _check_longpolling_channels(self, channels):

@@ -68,3 +68,14 @@ class TestChannelAccess(PosLongpollingCase):
         self.env["ir.config_parameter"].sudo().set_param(ALLOW_PUBLIC_PARAM, "False")
         with self.assertRaises(AccessError):
             self.check(self.public, self.channels_a)
+
+    def test_access_changes_apply_at_once(self):
+        """Answers are cached per user; a change of rights or company is not."""
+        self.check(self.cashier, self.channels_a)
+        self.cashier.groups_id = [(6, 0, self.env.ref("base.group_user").ids)]
+        with self.assertRaises(AccessError):
+            self.check(self.cashier, self.channels_a)
+        with self.assertRaises(AccessError):
+            self.check(self.foreign_cashier, self.channels_a)
+        self.foreign_cashier.company_ids = [(4, self.pos_a.company_id.id)]
+        self.check(self.foreign_cashier, self.channels_a)
