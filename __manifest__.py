@@ -6,6 +6,7 @@
     "category": "Point of Sale",
     "author": "pos_longpolling contributors",
     "license": "LGPL-3",
+    "development_status": "Beta",
     "depends": ["bus", "point_of_sale"],
     "data": ["views/pos_config_views.xml"],
     "assets": {

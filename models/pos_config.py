@@ -147,7 +147,9 @@ class PosConfig(models.Model):
         # Same text as upstream's '["{}","{}","{}"]' and as the client's
         # JSON.stringify, but quotes in names stay valid JSON.
         return json.dumps(
-            [dbname, channel_name, str(pos_id)], separators=(",", ":"), ensure_ascii=False
+            [dbname, channel_name, str(pos_id)],
+            separators=(",", ":"),
+            ensure_ascii=False,
         )
 
     # Who may ping and listen
@@ -223,7 +225,7 @@ class PosConfig(models.Model):
         """Answer a client's PING with a PONG on the POS's ping channel."""
         if message != "PING":
             raise ValidationError(
-                _("POS longpolling: the message must be \"PING\", not %r.") % (message,)
+                _('POS longpolling: the message must be "PING", not %r.') % (message,)
             )
         if isinstance(pos_id, str) and pos_id.isdigit():
             pos_id = int(pos_id)

@@ -12,10 +12,20 @@ import json
 import threading
 from collections import defaultdict
 
-import odoo
-from odoo import SUPERUSER_ID, api
+import psycopg2
 
-from odoo.addons.bus.models.bus import TIMEOUT, channel_with_db, dispatch, hashable, json_dump
+import odoo
+from odoo import SUPERUSER_ID, _, api
+from odoo.exceptions import UserError
+from odoo.sql_db import PoolError
+
+from odoo.addons.bus.models.bus import (
+    TIMEOUT,
+    channel_with_db,
+    dispatch,
+    hashable,
+    json_dump,
+)
 
 
 class _Read:
@@ -38,7 +48,7 @@ class BatchReader:
         self._pending = []
         self._running = False
 
-    def read(self, dbname, channels, last):
+    def fetch(self, dbname, channels, last):
         """What ``bus.bus._poll(channels, last)`` returns, read in a batch."""
         request = self.submit(dbname, channels, last)
         if not self._running:
@@ -90,7 +100,9 @@ class BatchReader:
         if not requests:
             return
         keys = {
-            id(request): [json_dump(channel_with_db(cr.dbname, c)) for c in request.channels]
+            id(request): [
+                json_dump(channel_with_db(cr.dbname, c)) for c in request.channels
+            ]
             for request in requests
         }
         cr.execute(
@@ -103,7 +115,9 @@ class BatchReader:
         )
         by_channel = defaultdict(list)
         for notification_id, channel, message in cr.fetchall():
-            by_channel[channel].append({"id": notification_id, "message": json.loads(message)})
+            by_channel[channel].append(
+                {"id": notification_id, "message": json.loads(message)}
+            )
         for request in requests:
             found = [
                 notification
@@ -128,10 +142,16 @@ def poll(dbname, channels, last, timeout=TIMEOUT):
     for key in keys:
         dispatch.channels.setdefault(key, set()).add(event)
     try:
-        notifications = reader.read(dbname, channels, last)
+        notifications = reader.fetch(dbname, channels, last)
         if not notifications:
             event.wait(timeout=timeout)
-            notifications = reader.read(dbname, channels, last)
+            notifications = reader.fetch(dbname, channels, last)
+    except (psycopg2.Error, PoolError) as error:
+        # The database is down or restarting: one warning line, and the
+        # POS retries later.
+        raise UserError(
+            _("POS longpolling: the database is unavailable (%s).") % error
+        ) from None
     finally:
         for key in keys:
             events = dispatch.channels.get(key)

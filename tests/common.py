@@ -13,7 +13,9 @@ class PosLongpollingCase(TransactionCase):
         cls.pos_b = main.copy({"name": "LP B"})
         cls.pos_closed = main.copy({"name": "LP no session"})
         for config in cls.pos_a | cls.pos_b:
-            cls.env["pos.session"].create({"config_id": config.id, "user_id": cls.env.uid})
+            cls.env["pos.session"].create(
+                {"config_id": config.id, "user_id": cls.env.uid}
+            )
         cls.dbname = cls.env.cr.dbname
 
     def last_bus_id(self):
@@ -27,7 +29,9 @@ class PosLongpollingCase(TransactionCase):
         result = []
         for row in rows:
             message = json.loads(row.message)
-            result.append((json.loads(row.channel), message["type"], message["payload"]))
+            result.append(
+                (json.loads(row.channel), message["type"], message["payload"])
+            )
         return result
 
     def bus_channel(self, config, channel_name):

@@ -14,7 +14,11 @@ class TestChannelAccess(PosLongpollingCase):
         self.other_company = self.env["res.company"].create({"name": "LP company 2"})
         pos_user = self.env.ref("point_of_sale.group_pos_user")
         self.cashier = self.env["res.users"].create(
-            {"name": "LP cashier", "login": "lp_cashier", "groups_id": [(6, 0, pos_user.ids)]}
+            {
+                "name": "LP cashier",
+                "login": "lp_cashier",
+                "groups_id": [(6, 0, pos_user.ids)],
+            }
         )
         self.foreign_cashier = self.env["res.users"].create(
             {
@@ -37,7 +41,15 @@ class TestChannelAccess(PosLongpollingCase):
 
     def test_parse(self):
         self.assertEqual(parse_pos_channel('["db","c","12"]'), ("db", "c", 12))
-        for other in ("broadcast", '["db","c"]', '["db","c","x"]', "[oops", '["a",1,"2"]', 5, None):
+        for other in (
+            "broadcast",
+            '["db","c"]',
+            '["db","c","x"]',
+            "[oops",
+            '["a",1,"2"]',
+            5,
+            None,
+        ):
             self.assertIsNone(parse_pos_channel(other))
 
     def test_pos_users_may_listen(self):

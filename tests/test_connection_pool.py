@@ -26,7 +26,9 @@ class TestConnectionPool(BaseCase):
         self.addCleanup(self.pool.close_all)
 
     def test_only_the_given_class_changes(self):
-        self.assertFalse(getattr(sql_db.ConnectionPool.borrow, "waits_when_full", False))
+        self.assertFalse(
+            getattr(sql_db.ConnectionPool.borrow, "waits_when_full", False)
+        )
 
     def test_a_connection_given_back_goes_to_the_waiting_request(self):
         first = self.pool.borrow(self.info)

@@ -30,7 +30,13 @@ class TestBatchReader(PosLongpollingCase):
         polls = [
             ([self.pos_a._get_full_channel_name("x")], start),
             ([self.pos_a._get_full_channel_name(c) for c in ("x", "y")], start),
-            ([self.pos_b._get_full_channel_name(c) for c in ("x", "pos.longpolling")], middle),
+            (
+                [
+                    self.pos_b._get_full_channel_name(c)
+                    for c in ("x", "pos.longpolling")
+                ],
+                middle,
+            ),
             ([self.pos_closed._get_full_channel_name("x")], start),
             ([self.pos_a._get_full_channel_name("x")], 0),
         ]
@@ -39,7 +45,9 @@ class TestBatchReader(PosLongpollingCase):
         # What one poll costs in queries, then the whole batch.
         reader.submit(self.dbname, *polls[0])
         one = self.queries(reader.flush)
-        requests = [reader.submit(self.dbname, channels, last) for channels, last in polls[:4]]
+        requests = [
+            reader.submit(self.dbname, channels, last) for channels, last in polls[:4]
+        ]
         self.assertEqual(self.queries(reader.flush), one, "four polls, one query")
         # A first poll (last == 0) is Odoo's own query.
         requests.append(reader.submit(self.dbname, *polls[4]))
@@ -48,12 +56,17 @@ class TestBatchReader(PosLongpollingCase):
             self.assertIsNone(request.error)
             self.assertTrue(request.done.is_set())
             self.assertEqual(request.result, Bus._poll(channels, last))
-        self.assertEqual([n["message"]["payload"] for n in requests[0].result], [{"n": 1}, {"n": 2}])
+        self.assertEqual(
+            [n["message"]["payload"] for n in requests[0].result], [{"n": 1}, {"n": 2}]
+        )
         self.assertEqual(requests[3].result, [])
 
     def test_a_failed_read_fails_every_poll_of_the_batch(self):
         reader = BatchReader()
-        requests = [reader.submit("no_such_database_pos_longpolling", ["c"], 1) for _i in range(2)]
+        requests = [
+            reader.submit("no_such_database_pos_longpolling", ["c"], 1)
+            for _i in range(2)
+        ]
         reader.flush()
         for request in requests:
             self.assertTrue(request.done.is_set())

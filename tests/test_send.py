@@ -38,8 +38,12 @@ class TestSend(PosLongpollingCase):
         channels = [row[0] for row in rows]
         self.assertIn(self.bus_channel(self.pos_a, "pos_partner_sync"), channels)
         self.assertIn(self.bus_channel(self.pos_b, "pos_partner_sync"), channels)
-        self.assertNotIn(self.bus_channel(self.pos_closed, "pos_partner_sync"), channels)
-        open_configs = self.env["pos.session"].search([("state", "!=", "closed")]).config_id
+        self.assertNotIn(
+            self.bus_channel(self.pos_closed, "pos_partner_sync"), channels
+        )
+        open_configs = (
+            self.env["pos.session"].search([("state", "!=", "closed")]).config_id
+        )
         self.assertEqual(len(rows), len(open_configs))
         for _channel, notification_type, payload in rows:
             self.assertEqual(notification_type, "pos_partner_sync")
@@ -59,29 +63,48 @@ class TestSend(PosLongpollingCase):
         (self.pos_b | self.pos_closed)._send_to_channel("pos.longpolling")
         self.assertEqual(
             self.bus_rows_since(last),
-            [(self.bus_channel(self.pos_b, "pos.longpolling"), "pos.longpolling", "PONG")],
+            [
+                (
+                    self.bus_channel(self.pos_b, "pos.longpolling"),
+                    "pos.longpolling",
+                    "PONG",
+                )
+            ],
         )
 
     def test_closing_a_session_stops_delivery(self):
         self.pos_b.session_ids.write({"state": "closed"})
         last = self.last_bus_id()
         (self.pos_a | self.pos_b)._send_to_channel("c", 1)
-        self.assertEqual([row[0] for row in self.bus_rows_since(last)], [self.bus_channel(self.pos_a, "c")])
+        self.assertEqual(
+            [row[0] for row in self.bus_rows_since(last)],
+            [self.bus_channel(self.pos_a, "c")],
+        )
 
     def test_send_to_channel_by_id(self):
         last = self.last_bus_id()
-        result = self.PosConfig._send_to_channel_by_id(self.dbname, self.pos_closed.id, "pos.longpolling")
+        result = self.PosConfig._send_to_channel_by_id(
+            self.dbname, self.pos_closed.id, "pos.longpolling"
+        )
         self.assertEqual(result, 1)
         self.assertEqual(
             self.bus_rows_since(last),
-            [(self.bus_channel(self.pos_closed, "pos.longpolling"), "pos.longpolling", "PONG")],
+            [
+                (
+                    self.bus_channel(self.pos_closed, "pos.longpolling"),
+                    "pos.longpolling",
+                    "PONG",
+                )
+            ],
         )
 
     def test_one_batch_one_notify_for_many_poses(self):
         configs = self.pos_a | self.pos_b
         for i in range(20):
             config = self.pos_a.copy({"name": "LP many %d" % i})
-            self.env["pos.session"].create({"config_id": config.id, "user_id": self.env.uid})
+            self.env["pos.session"].create(
+                {"config_id": config.id, "user_id": self.env.uid}
+            )
             configs |= config
         postcommit = self.env.cr.postcommit
         hooks_before = len(postcommit._funcs)
@@ -93,8 +116,12 @@ class TestSend(PosLongpollingCase):
 
     def test_dates_are_sent_as_odoo_sends_them(self):
         last = self.last_bus_id()
-        self.pos_a._send_to_channel("d", {"when": datetime.datetime(2024, 1, 2, 3, 4, 5)})
-        self.assertEqual(self.bus_rows_since(last)[0][2], {"when": "2024-01-02 03:04:05"})
+        self.pos_a._send_to_channel(
+            "d", {"when": datetime.datetime(2024, 1, 2, 3, 4, 5)}
+        )
+        self.assertEqual(
+            self.bus_rows_since(last)[0][2], {"when": "2024-01-02 03:04:05"}
+        )
 
     def test_non_json_data_fails_before_writing(self):
         last = self.last_bus_id()
@@ -102,7 +129,9 @@ class TestSend(PosLongpollingCase):
             with self.assertRaisesRegex(ValueError, "cannot be sent as JSON"):
                 self.PosConfig.send_to_all_poses("c", {"data": bad})
             with self.assertRaisesRegex(ValueError, "cannot be sent as JSON"):
-                self.PosConfig._send_to_channel_by_id(self.dbname, self.pos_a.id, "c", bad)
+                self.PosConfig._send_to_channel_by_id(
+                    self.dbname, self.pos_a.id, "c", bad
+                )
         for bad_name in ("", None, 3, ["c"]):
             with self.assertRaisesRegex(ValueError, "channel name"):
                 self.pos_a._send_to_channel(bad_name, 1)
@@ -116,7 +145,9 @@ class TestSend(PosLongpollingCase):
                 "login": "lp_other_user",
                 "company_id": other_company.id,
                 "company_ids": [(6, 0, other_company.ids)],
-                "groups_id": [(6, 0, [self.env.ref("point_of_sale.group_pos_user").id])],
+                "groups_id": [
+                    (6, 0, [self.env.ref("point_of_sale.group_pos_user").id])
+                ],
             }
         )
         last = self.last_bus_id()

@@ -8,11 +8,15 @@ class TestUi(HttpCase):
     def test_status_icons_tour(self):
         """The POS shows one status icon per bus, and the default bus runs."""
         config = self.env.ref("point_of_sale.pos_config_main")
-        config.with_user(self.env.ref("base.user_admin")).open_session_cb(check_coa=False)
+        config.with_user(self.env.ref("base.user_admin")).open_session_cb(
+            check_coa=False
+        )
         Bus = self.env["bus.bus"].sudo()
         last = Bus.search([], order="id desc", limit=1).id or 0
         self.start_tour(
-            "/pos/ui?config_id=%d" % config.id, "pos_longpolling_status_icons", login="admin"
+            "/pos/ui?config_id=%d" % config.id,
+            "pos_longpolling_status_icons",
+            login="admin",
         )
         # Started buses PING the POS's own server with the right arguments.
         channel = json.dumps(

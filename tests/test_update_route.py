@@ -13,7 +13,10 @@ class TestUpdateRoute(HttpCase):
         super().setUp()
         self.pos = self.env.ref("point_of_sale.pos_config_main")
         self.dbname = self.env.cr.dbname
-        self.pong_channel = [self.dbname, self.pos._get_full_channel_name("pos.longpolling")]
+        self.pong_channel = [
+            self.dbname,
+            self.pos._get_full_channel_name("pos.longpolling"),
+        ]
 
     def last_bus_id(self):
         return self.env["bus.bus"].sudo().search([], order="id desc", limit=1).id or 0
@@ -25,7 +28,9 @@ class TestUpdateRoute(HttpCase):
     def call(self, params):
         response = self.url_open(
             "/pos_longpolling/update",
-            data=json.dumps({"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}),
+            data=json.dumps(
+                {"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}
+            ),
             headers={"Content-Type": "application/json"},
         )
         self.assertEqual(response.status_code, 200)
@@ -45,7 +50,9 @@ class TestUpdateRoute(HttpCase):
     def test_ping_gets_pong(self):
         self.authenticate("admin", "admin")
         last = self.last_bus_id()
-        answer = self.call({"pos_id": self.pos.id, "message": "PING", "db_name": self.dbname})
+        answer = self.call(
+            {"pos_id": self.pos.id, "message": "PING", "db_name": self.dbname}
+        )
         self.assertEqual(answer["result"], 1)
         self.assertEqual(
             self.rows_since(last),
@@ -55,7 +62,9 @@ class TestUpdateRoute(HttpCase):
     def test_db_name_is_optional_and_pos_id_may_be_a_string(self):
         self.authenticate("admin", "admin")
         last = self.last_bus_id()
-        self.assertEqual(self.call({"pos_id": str(self.pos.id), "message": "PING"})["result"], 1)
+        self.assertEqual(
+            self.call({"pos_id": str(self.pos.id), "message": "PING"})["result"], 1
+        )
         self.assertEqual(len(self.rows_since(last)), 1)
 
     def test_malformed_requests(self):
@@ -67,7 +76,9 @@ class TestUpdateRoute(HttpCase):
         for bad in ("x", 1.5, [1], True, -3, None):
             self.assert_refused(dict(ok, pos_id=bad), "pos_id must be a POS id")
         self.assert_refused(dict(ok, db_name=5), "db_name must be a string")
-        self.assert_refused(dict(ok, db_name="another_db"), "is not this server's database")
+        self.assert_refused(
+            dict(ok, db_name="another_db"), "is not this server's database"
+        )
         self.assert_refused(dict(ok, channel="x"), "unexpected argument(s) channel")
         self.assert_refused(dict(ok, pos_id=999999), "no POS with id 999999")
 
@@ -83,22 +94,31 @@ class TestUpdateRoute(HttpCase):
                 "password": "lp_route_user",
                 "company_id": company.id,
                 "company_ids": [(6, 0, company.ids)],
-                "groups_id": [(6, 0, [self.env.ref("point_of_sale.group_pos_user").id])],
+                "groups_id": [
+                    (6, 0, [self.env.ref("point_of_sale.group_pos_user").id])
+                ],
             }
         )
         self.authenticate("lp_route_user", "lp_route_user")
-        self.assert_refused({"pos_id": self.pos.id, "message": "PING"}, "may not use POS")
+        self.assert_refused(
+            {"pos_id": self.pos.id, "message": "PING"}, "may not use POS"
+        )
 
     def test_allow_public(self):
         self.env["ir.config_parameter"].sudo().set_param(ALLOW_PUBLIC_PARAM, "1")
         last = self.last_bus_id()
-        self.assertEqual(self.call({"pos_id": self.pos.id, "message": "PING"})["result"], 1)
+        self.assertEqual(
+            self.call({"pos_id": self.pos.id, "message": "PING"})["result"], 1
+        )
         # A public sync server relays POSes of other databases too.
         self.assertEqual(
-            self.call({"pos_id": 4, "message": "PING", "db_name": "pos_db"})["result"], 1
+            self.call({"pos_id": 4, "message": "PING", "db_name": "pos_db"})["result"],
+            1,
         )
         self.assertEqual(
             [row[0] for row in self.rows_since(last)],
             [self.pong_channel, [self.dbname, '["pos_db","pos.longpolling","4"]']],
         )
-        self.assert_refused({"pos_id": 999999, "message": "PING"}, "no POS with id 999999")
+        self.assert_refused(
+            {"pos_id": 999999, "message": "PING"}, "no POS with id 999999"
+        )

@@ -1,3 +1,4 @@
+# pylint: disable=print-used
 """Checks that need nothing but Python: every .py compiles, every .xml
 parses, the manifest is a literal whose data and asset files exist."""
 import ast
@@ -38,5 +39,11 @@ for pattern in listed:
 if errors:
     print("\n".join(errors))
     sys.exit(1)
-print("%d Python files, %d XML files, %d manifest entries" % (
-    sum(f.endswith(".py") for f in files), sum(f.endswith(".xml") for f in files), len(listed)))
+print(
+    "%d Python files, %d XML files, %d manifest entries"
+    % (
+        sum(f.endswith(".py") for f in files),
+        sum(f.endswith(".xml") for f in files),
+        len(listed),
+    )
+)

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The test command of pos_longpolling (README.rst, "Tests"). Runs:
 #   1. checks that need nothing but Python: syntax, manifest, XML;
-#   2. the client's logic under Node's test runner (static/tests/node);
-#   3. where an Odoo 15.0 is available, the Odoo-native tests (tests/) on a
+#   2. OCA's checks (tools/lint.sh: pre-commit's hooks, translations, README)
+#      and the packaging (tools/check_package.sh), tools from PyPI and npm;
+#   3. the client's logic under Node's test runner (static/tests/node);
+#   4. where an Odoo 15.0 is available, the Odoo-native tests (tests/) on a
 #      fresh database copied from a template with point_of_sale and demo data.
 # Odoo is found through ODOO_BIN (its odoo-bin; ODOO_PYTHON the interpreter
 # to run it with, default python3), else as an importable `odoo` package.
-# Without Odoo, step 3 is skipped and says so. Ends with one summary line.
+# Without Odoo, step 4 is skipped and says so. Ends with one summary line.
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,6 +26,27 @@ else
     printf '%s\n' "$out"
     ko "static checks"
 fi
+
+step "OCA checks: formatting, lint, manifest, translations, README (tools/lint.sh)"
+log=$(mktemp)
+if "$repo/tools/lint.sh" >"$log" 2>&1; then
+    ok "OCA checks ($(grep -c '^ok' "$log") of them)"
+else
+    cat "$log"
+    ko "OCA checks"
+fi
+rm -f "$log"
+
+step "Packaging: the wheel odoo15-addon-pos-longpolling (tools/check_package.sh)"
+log=$(mktemp)
+if "$repo/tools/check_package.sh" >"$log" 2>&1; then
+    tail -n 3 "$log"
+    ok "package"
+else
+    cat "$log"
+    ko "package"
+fi
+rm -f "$log"
 
 step "Client logic under Node (static/tests/node)"
 if command -v node >/dev/null; then

@@ -39,7 +39,11 @@ odoo.define("pos_longpolling.LongpollingStatus", function (require) {
                     bus,
                     color: look.color,
                     pinging: connection.pinging,
-                    title: _.str.sprintf(_t("%s: %s. Click to check."), name, look.label),
+                    title: _.str.sprintf(
+                        _t("%s: %s. Click to check."),
+                        name,
+                        look.label
+                    ),
                 };
             });
         }

@@ -23,9 +23,11 @@ export const DEFAULTS = Object.freeze({
     // (a dead connection after the device slept).
     pollTimeout: 65,
     // Retry delays after failed polls grow from retryBase to retryMax
-    // seconds; each is drawn at random from [delay / 2, delay].
+    // seconds; each is drawn at random from [delay / 2, delay]. The cap
+    // stays under the pong timeout (10 s): a POS sees the server back
+    // within it.
     retryBase: 2,
-    retryMax: 30,
+    retryMax: 8,
     // Seconds Odoo keeps notifications (bus.bus TIMEOUT * 2).
     retention: 100,
 });

@@ -41,7 +41,12 @@ export class HttpTransport {
             const response = await this._fetch(this.serverUrl + route, {
                 method: "POST",
                 headers: {"Content-Type": "application/json"},
-                body: JSON.stringify({jsonrpc: "2.0", method: "call", id: Date.now(), params}),
+                body: JSON.stringify({
+                    jsonrpc: "2.0",
+                    method: "call",
+                    id: Date.now(),
+                    params,
+                }),
                 signal,
             });
             if (!response.ok) {
@@ -50,7 +55,10 @@ export class HttpTransport {
             const answer = await response.json();
             if (answer.error) {
                 const data = answer.error.data || {};
-                throw new RpcError(`${route}: ${data.message || answer.error.message}`, data);
+                throw new RpcError(
+                    `${route}: ${data.message || answer.error.message}`,
+                    data
+                );
             }
             return answer.result;
         } catch (error) {

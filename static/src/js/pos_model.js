@@ -59,15 +59,21 @@ odoo.define("pos_longpolling.models", function (require) {
                     posId: this.config.id,
                     maxSilence: this.config.longpolling_max_silence_timeout,
                     pongTimeout: this.config.longpolling_pong_timeout,
-                    storageKey: `pos_longpolling.${session.db}.${this.config.id}.${key || "default"}`,
+                    storageKey: `pos_longpolling.${session.db}.${this.config.id}.${
+                        key || "default"
+                    }`,
                 }),
                 storage: window.sessionStorage,
-                onError: (error, channelName) => this._on_longpolling_error(error, channelName),
+                onError: (error, channelName) =>
+                    this._on_longpolling_error(error, channelName),
             });
         },
 
         _on_longpolling_error(error, channelName) {
-            console.error(`pos_longpolling: callback of channel ${channelName} failed`, error);
+            console.error(
+                `pos_longpolling: callback of channel ${channelName} failed`,
+                error
+            );
             try {
                 Gui.showPopup("ErrorPopup", {
                     title: _t("Longpolling Handling Error"),

@@ -12,12 +12,19 @@ function fakeFetch(answer) {
     return {fetch, calls};
 }
 
-const ok = (result) => ({ok: true, status: 200, json: async () => ({jsonrpc: "2.0", result})});
+const ok = (result) => ({
+    ok: true,
+    status: 200,
+    json: async () => ({jsonrpc: "2.0", result}),
+});
 
 test("poll posts JSON-RPC to the sync server's /longpolling/poll", async () => {
-    const {fetch, calls} = fakeFetch(() => ok([{id: 3, message: {type: "a", payload: 1}}]));
+    const {fetch, calls} = fakeFetch(() =>
+        ok([{id: 3, message: {type: "a", payload: 1}}])
+    );
     const transport = new HttpTransport({serverUrl: "http://sync:8072/", fetch});
-    const result = await transport.poll({channels: ["c"], last: 2, options: {}}).promise;
+    const result = await transport.poll({channels: ["c"], last: 2, options: {}})
+        .promise;
     assert.deepEqual(result, [{id: 3, message: {type: "a", payload: 1}}]);
     assert.equal(calls[0].url, "http://sync:8072/longpolling/poll");
     assert.equal(calls[0].body.method, "call");
@@ -34,7 +41,9 @@ test("ping sends PING with the POS id and database", async () => {
 test("a JSON-RPC error rejects with the server's message", async () => {
     const {fetch} = fakeFetch(() => ({
         ok: true,
-        json: async () => ({error: {message: "Odoo Server Error", data: {message: "no POS"}}}),
+        json: async () => ({
+            error: {message: "Odoo Server Error", data: {message: "no POS"}},
+        }),
     }));
     await assert.rejects(new HttpTransport({fetch}).ping({posId: 1}), (error) => {
         assert.ok(error instanceof RpcError);
@@ -50,7 +59,9 @@ test("HTTP errors reject, aborts are marked as such", async () => {
     const hanging = fakeFetch(
         (init) =>
             new Promise((resolve, reject) => {
-                init.signal.addEventListener("abort", () => reject(new Error("AbortError")));
+                init.signal.addEventListener("abort", () =>
+                    reject(new Error("AbortError"))
+                );
             })
     );
     const request = new HttpTransport(hanging).poll({});

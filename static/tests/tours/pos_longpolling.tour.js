@@ -37,8 +37,7 @@ odoo.define("pos_longpolling.tour.StatusIcons", function (require) {
         },
         {
             content: "started: one icon per bus",
-            trigger:
-                '.pos .js_poll_connected[data-bus="tour_bus"]:not(.oe_hidden)',
+            trigger: '.pos .js_poll_connected[data-bus="tour_bus"]:not(.oe_hidden)',
             run() {
                 const shown = $(".pos .js_poll_connected:not(.oe_hidden)").length;
                 if (shown !== 2) {

@@ -1,0 +1,1 @@
+"""Live end-to-end / fault / performance harness of pos_longpolling."""

@@ -1,0 +1,354 @@
+"""Light pollers speaking pos_longpolling's protocol (asyncio + aiohttp).
+
+One aiohttp session (one logged-in cookie) serves all pollers of a fleet.
+Each poller long-polls its own channels and, like the POS client, PINGs
+/pos_longpolling/update after `silence` seconds without any message.
+"""
+import asyncio
+import collections
+import json
+import random
+import time
+import urllib.request
+
+import aiohttp
+
+KEEPALIVE = False  # run.py --keepalive
+
+
+def login(http_url, db, login="admin", password="admin", timeout=60):
+    """Return the session_id cookie of a logged-in user."""
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "method": "call",
+            "id": 1,
+            "params": {"db": db, "login": login, "password": password},
+        }
+    ).encode()
+    req = urllib.request.Request(
+        http_url + "/web/session/authenticate",
+        data=body,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        data = json.loads(r.read())
+        cookies = r.headers.get_all("Set-Cookie") or []
+    if data.get("error") or not (data.get("result") or {}).get("uid"):
+        raise RuntimeError("login failed: %s" % (data.get("error") or data)[:500])
+    for c in cookies:
+        if c.startswith("session_id="):
+            return c.split(";", 1)[0].split("=", 1)[1]
+    raise RuntimeError("login: no session cookie")
+
+
+def session_uid(http_url, cookie, timeout=30):
+    """uid of the session behind `cookie` (None: logged out)."""
+    body = json.dumps(
+        {"jsonrpc": "2.0", "method": "call", "id": 1, "params": {}}
+    ).encode()
+    req = urllib.request.Request(
+        http_url + "/web/session/get_session_info",
+        data=body,
+        headers={"Content-Type": "application/json", "Cookie": "session_id=" + cookie},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            data = json.loads(r.read())
+    except Exception:  # noqa: BLE001
+        return None
+    return (data.get("result") or {}).get("uid")
+
+
+def ping(http_url, cookie, db, pos_id, timeout=30):
+    """One PING on /pos_longpolling/update; returns what came back, as text."""
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "method": "call",
+            "id": 1,
+            "params": {"pos_id": pos_id, "message": "PING", "db_name": db},
+        }
+    ).encode()
+    req = urllib.request.Request(
+        http_url + "/pos_longpolling/update",
+        data=body,
+        headers={"Content-Type": "application/json", "Cookie": "session_id=" + cookie},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return "HTTP %d %s" % (r.status, r.read()[:150].decode(errors="replace"))
+    except Exception as e:  # noqa: BLE001
+        return "%s: %s" % (type(e).__name__, str(e)[:150])
+
+
+def pos_channel(db, name, pos_id):
+    return json.dumps([db, name, str(pos_id)], separators=(",", ":"))
+
+
+class Stats:
+    def __init__(self):
+        self.polls = 0  # poll requests sent
+        self.poll_ok = 0
+        self.poll_fail = 0
+        self.fail_kinds = collections.Counter()
+        self.pings = 0
+        self.ping_fail = 0
+        self.pongs = 0
+        self.notifications = 0
+
+    def as_dict(self):
+        d = dict(vars(self))
+        d["fail_kinds"] = dict(self.fail_kinds)
+        return d
+
+
+class Poller:
+    def __init__(self, fleet, index, channels, pos_id=None):
+        self.fleet, self.index, self.channels, self.pos_id = (
+            fleet,
+            index,
+            channels,
+            pos_id,
+        )
+        self.last = fleet.start_last
+        self.got = []  # (t_recv, bus id, type, payload)
+        self.last_msg = time.time()
+        self.online = True
+        self.first_poll_sent = asyncio.Event()
+        self.pong_waiting = None
+        self.failures = 0
+        self.pongs = 0
+        self.first_pong = None
+        self.started = time.time()
+        self.backoff = False
+
+    async def poll_loop(self):
+        f = self.fleet
+        rid = 0
+        while not f.stopping:
+            rid += 1
+            body = {
+                "jsonrpc": "2.0",
+                "method": "call",
+                "id": rid,
+                "params": {"channels": self.channels, "last": self.last, "options": {}},
+            }
+            f.stats.polls += 1
+            try:
+                req = f.session.post(
+                    f.poll_url + "/longpolling/poll",
+                    json=body,
+                    headers=f.headers(),
+                    timeout=aiohttp.ClientTimeout(total=f.poll_timeout),
+                )
+                self.first_poll_sent.set()
+                async with req as r:
+                    raw = await r.read()
+                t = time.time()
+                if r.status != 200:
+                    raise RuntimeError("HTTP %d" % r.status)
+                data = json.loads(raw)
+                if data.get("error"):
+                    err = data["error"].get("data", {}).get("name") or data[
+                        "error"
+                    ].get("message")
+                    raise RuntimeError("rpc:%s" % err)
+                f.stats.poll_ok += 1
+                for n in data.get("result") or []:
+                    self.last = max(self.last, n["id"])
+                    msg = n.get("message") or {}
+                    typ = msg.get("type")
+                    f.stats.notifications += 1
+                    self.last_msg = t
+                    if typ == "pos.longpolling":
+                        f.stats.pongs += 1
+                        self.pongs += 1
+                        if not self.first_pong:
+                            self.first_pong = t
+                        self.online = True
+                        if self.pong_waiting:
+                            self.pong_waiting.set()
+                    self.got.append((t, n["id"], typ, msg.get("payload")))
+                    if f.on_message:
+                        f.on_message(self, t, n["id"], typ, msg.get("payload"))
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # noqa: BLE001 - failures are counted, not fatal
+                f.stats.poll_fail += 1
+                kind = str(e) if isinstance(e, RuntimeError) else type(e).__name__
+                f.stats.fail_kinds[kind[:120]] += 1
+                f.fail_log.append((time.time(), self.index, kind[:200]))
+                self.failures += 1
+                # the POS client's schedule: ceiling retry_base * 2^(failures-1)
+                # capped at retry_max, drawn at random in [ceiling/2, ceiling]
+                ceiling = min(f.retry_max, f.retry_delay * 2 ** (self.failures - 1))
+                self.backoff = True
+                try:
+                    await asyncio.sleep(ceiling / 2 + random.random() * ceiling / 2)
+                finally:
+                    self.backoff = False
+                continue
+            self.failures = 0
+
+    async def ping_loop(self):
+        """PING after `silence` s without a message; offline if no PONG in `pong_timeout`."""
+        f = self.fleet
+        self.last_msg = time.time() - f.silence  # the client pings when it starts
+        while not f.stopping:
+            wait = self.last_msg + f.silence - time.time()
+            if wait > 0:
+                await asyncio.sleep(min(wait, 5.0))
+                continue
+            self.pong_waiting = asyncio.Event()
+            f.stats.pings += 1
+            body = {
+                "jsonrpc": "2.0",
+                "method": "call",
+                "id": 1,
+                "params": {"pos_id": self.pos_id, "message": "PING", "db_name": f.db},
+            }
+            try:
+                async with f.session.post(
+                    f.http_url + "/pos_longpolling/update",
+                    json=body,
+                    headers=f.headers(),
+                    timeout=aiohttp.ClientTimeout(total=30),
+                ) as r:
+                    data = json.loads(await r.read())
+                if data.get("error"):
+                    raise RuntimeError(str(data["error"])[:200])
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # noqa: BLE001
+                f.stats.ping_fail += 1
+                f.fail_log.append((time.time(), self.index, "ping:" + str(e)[:150]))
+            try:
+                await asyncio.wait_for(self.pong_waiting.wait(), f.pong_timeout)
+            except asyncio.TimeoutError:
+                self.online = False
+            self.last_msg = time.time()
+
+
+class Fleet:
+    """`kind` 'addon': poller i listens to POS ids[i] on `names` channels plus
+    the ping channel; 'raw': poller i listens to plain channel raw_prefix+id."""
+
+    def __init__(
+        self,
+        poll_url,
+        http_url,
+        db,
+        cookie,
+        kind,
+        ids,
+        names=("lat",),
+        start_last=0,
+        silence=60.0,
+        pong_timeout=10.0,
+        retry_delay=2.0,
+        retry_max=30.0,
+        poll_timeout=65.0,
+        ping=True,
+        raw_prefix="lp_raw_",
+        keepalive=None,
+    ):
+        self.poll_url, self.http_url, self.db, self.cookie = (
+            poll_url,
+            http_url,
+            db,
+            cookie,
+        )
+        self.kind, self.ids, self.names = kind, list(ids), list(names)
+        self.start_last = start_last
+        self.silence, self.pong_timeout, self.retry_delay = (
+            silence,
+            pong_timeout,
+            retry_delay,
+        )
+        self.retry_max = retry_max
+        self.poll_timeout = poll_timeout
+        self.ping = ping and kind == "addon"
+        self.raw_prefix = raw_prefix
+        self.keepalive = KEEPALIVE if keepalive is None else keepalive
+        self.stats = Stats()
+        self.fail_log = []
+        self.stopping = False
+        self.tasks = []
+        self.pollers = []
+        self.on_message = None
+        self.session = None
+
+    def headers(self):
+        return {"Cookie": "session_id=" + self.cookie}
+
+    def channels_for(self, pid):
+        if self.kind == "addon":
+            return [
+                pos_channel(self.db, n, pid) for n in self.names + ["pos.longpolling"]
+            ]
+        return [self.raw_prefix + str(pid)]
+
+    async def start(self, ramp=0.0, settle=2.0):
+        # keepalive=False (default): a new connection per request, as behind
+        # a reverse proxy speaking HTTP/1.0 to Odoo (nginx's default). With
+        # keep-alive, gevent's pywsgi sends headers and body in two send()s
+        # and the second waits for the client's delayed ACK (~40 ms).
+        conn = aiohttp.TCPConnector(
+            limit=0, ttl_dns_cache=None, force_close=not self.keepalive
+        )
+        self.session = aiohttp.ClientSession(
+            connector=conn, cookie_jar=aiohttp.DummyCookieJar()
+        )
+        n = len(self.ids)
+        for i, pid in enumerate(self.ids):
+            p = Poller(self, i, self.channels_for(pid), pos_id=pid)
+            self.pollers.append(p)
+            self.tasks.append(asyncio.ensure_future(p.poll_loop()))
+            if self.ping:
+                self.tasks.append(asyncio.ensure_future(p.ping_loop()))
+            if ramp and n > 1:
+                await asyncio.sleep(ramp / n)
+        await asyncio.wait_for(
+            asyncio.gather(*(p.first_poll_sent.wait() for p in self.pollers)), 120
+        )
+        await asyncio.sleep(settle)
+
+    async def stop(self):
+        self.stopping = True
+        for t in self.tasks:
+            t.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.session:
+            await self.session.close()
+
+    async def quiesce(self, quiet=3.0, timeout=120.0, pong_wait=15.0):
+        """Wait until no poll failed for `quiet` s, no poller waits to retry
+        after a failure, and every poller got its
+        first PONG (addon; at most `pong_wait` s, a PONG can be missed by the
+        bus until the next poll timeout): the connection storm is over."""
+        t0 = time.time()
+        deadline = t0 + timeout
+        last_fail, last_change = self.stats.poll_fail, time.time()
+        while time.time() < deadline:
+            await asyncio.sleep(0.5)
+            if self.stats.poll_fail != last_fail:
+                last_fail, last_change = self.stats.poll_fail, time.time()
+            ponged = all(p.pongs for p in self.pollers) if self.ping else True
+            waiting = any(p.backoff for p in self.pollers)
+            if (
+                (ponged or time.time() - t0 > pong_wait)
+                and not waiting
+                and time.time() - last_change >= quiet
+            ):
+                return True
+        return False
+
+    def received(self, typ):
+        """{payload key: [(poller index, t_recv, bus id, payload)]} for notifications of type typ."""
+        out = []
+        for p in self.pollers:
+            for t, bid, ty, payload in p.got:
+                if ty == typ:
+                    out.append((p.index, t, bid, payload))
+        return out

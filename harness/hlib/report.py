@@ -1,0 +1,307 @@
+"""Tables on stdout, CSV files and the latency plot."""
+import csv
+import json
+import os
+
+
+def table(title, rows, cols):
+    if not rows:
+        return "%s: (no rows)\n" % title
+    widths = [max(len(c), *(len(fmt(r.get(c))) for r in rows)) for c in cols]
+    out = [
+        "",
+        title,
+        "  ".join(c.ljust(w) for c, w in zip(cols, widths)),
+        "  ".join("-" * w for w in widths),
+    ]
+    for r in rows:
+        out.append("  ".join(fmt(r.get(c)).ljust(w) for c, w in zip(cols, widths)))
+    return "\n".join(out) + "\n"
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return "%.1f" % v if abs(v) >= 10 or v == 0 else "%.2f" % v
+    if isinstance(v, dict):
+        return ";".join("%s=%s" % kv for kv in v.items()) or "-"
+    return str(v)
+
+
+def write_csv(path, rows, cols):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(cols)
+        for r in rows:
+            w.writerow(
+                [
+                    fmt(r.get(c)) if isinstance(r.get(c), dict) else r.get(c)
+                    for c in cols
+                ]
+            )
+
+
+LAT_COLS = [
+    "mode",
+    "kind",
+    "pollers",
+    "rate",
+    "sent",
+    "received",
+    "lost",
+    "duplicates",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "max_ms",
+    "notify_ms_p50",
+    "polls",
+    "failed_polls",
+    "connect_s",
+    "failed_polls_connect",
+    "settled",
+    "first_pong_p50_s",
+    "first_pong_max_s",
+    "no_pong_in_10s",
+    "fail_kinds",
+    "fail_kinds_connect",
+]
+RATIO_COLS = [
+    "mode",
+    "pollers",
+    "addon_p50_ms",
+    "raw_p50_ms",
+    "p50_ratio",
+    "addon_p99_ms",
+    "raw_p99_ms",
+    "p99_ratio",
+    "addon_failed_polls",
+    "raw_failed_polls",
+]
+FAN_COLS = [
+    "open_poses",
+    "server_ms",
+    "call_ms",
+    "commit_ms",
+    "notify_ms",
+    "sql_statements",
+    "bus_rows",
+    "notifies",
+    "notify_channels",
+    "raw_sendmany_ms",
+    "raw_sendmany_sql",
+]
+IDLE_COLS = [
+    "mode",
+    "pollers",
+    "seconds",
+    "silence_s",
+    "pong_timeout_s",
+    "polls_per_min_per_pos",
+    "pings_per_min_per_pos",
+    "requests_per_min_per_pos",
+    "bus_rows_per_min_per_pos",
+    "failed_polls",
+    "failed_pings",
+    "offline_after",
+]
+CAP_COLS = [
+    "mode",
+    "pollers",
+    "sent",
+    "lost",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "failed_polls",
+    "connect_s",
+    "failed_polls_connect",
+    "under_limit",
+]
+SOAK_COLS = [
+    "mode",
+    "kind",
+    "pollers",
+    "seconds",
+    "msgs_per_poller",
+    "messages_sent",
+    "lost",
+    "duplicated",
+    "out_of_order",
+    "pollers_exact",
+    "failed_polls",
+    "p50_ms",
+    "p99_ms",
+    "rss_start_mb",
+    "rss_end_mb",
+    "rss_max_mb",
+    "pass",
+]
+FAULT_COLS = ["check", "result", "detail"]
+
+
+def ratios(lat_rows):
+    out = []
+    by = {(r["mode"], r["kind"], r["pollers"]): r for r in lat_rows}
+    for (mode, kind, n), r in sorted(by.items(), key=lambda kv: (kv[0][0], kv[0][2])):
+        if kind != "addon" or (mode, "raw", n) not in by:
+            continue
+        raw = by[(mode, "raw", n)]
+
+        def q(a, b):
+            return round(a / b, 2) if a is not None and b else None
+
+        out.append(
+            {
+                "mode": mode,
+                "pollers": n,
+                "addon_p50_ms": r["p50_ms"],
+                "raw_p50_ms": raw["p50_ms"],
+                "p50_ratio": q(r["p50_ms"], raw["p50_ms"]),
+                "addon_p99_ms": r["p99_ms"],
+                "raw_p99_ms": raw["p99_ms"],
+                "p99_ratio": q(r["p99_ms"], raw["p99_ms"]),
+                "addon_failed_polls": r["failed_polls"]
+                + r.get("failed_polls_connect", 0),
+                "raw_failed_polls": raw["failed_polls"]
+                + raw.get("failed_polls_connect", 0),
+            }
+        )
+    return out
+
+
+def plot(path, lat_rows, cap_rows=None):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=False)
+    modes = sorted({r["mode"] for r in lat_rows})
+    for ax, mode in zip(axes, modes + [None] * (2 - len(modes))):
+        if mode is None:
+            ax.axis("off")
+            continue
+        for kind, color in (("addon", "tab:blue"), ("raw", "tab:gray")):
+            rows = sorted(
+                (r for r in lat_rows if r["mode"] == mode and r["kind"] == kind),
+                key=lambda r: r["pollers"],
+            )
+            if not rows:
+                continue
+            xs = [r["pollers"] for r in rows]
+            label = "pos_longpolling" if kind == "addon" else "raw bus._sendone"
+            for key, style in (("p50_ms", "-o"), ("p95_ms", "--s"), ("p99_ms", ":^")):
+                ys = [r[key] if r[key] is not None else float("nan") for r in rows]
+                ax.plot(xs, ys, style, color=color, label="%s %s" % (label, key[:3]))
+            for r in rows:
+                if r["failed_polls"] or r.get("failed_polls_connect"):
+                    ax.annotate(
+                        "%d failed polls"
+                        % (r["failed_polls"] + r.get("failed_polls_connect", 0)),
+                        (r["pollers"], r["p99_ms"] or 1),
+                        fontsize=7,
+                        color=color,
+                    )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        from matplotlib.ticker import ScalarFormatter
+
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_formatter(ScalarFormatter())
+        ax.yaxis.set_minor_formatter(ScalarFormatter())
+        ax.set_xlabel("connected POSes (pollers)")
+        ax.set_ylabel("delivery latency, commit to receipt (ms)")
+        ax.set_title("Odoo 15 %s" % mode)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def save_all(results_dir, res):
+    os.makedirs(results_dir, exist_ok=True)
+    text = []
+    if res.get("latency"):
+        lat = res["latency"]
+        rat = ratios(lat)
+        text.append(
+            table(
+                "Delivery latency, sender's commit -> client's receipt", lat, LAT_COLS
+            )
+        )
+        text.append(
+            table(
+                "Headline: pos_longpolling vs raw bus (ratio > 1 = addon slower)",
+                rat,
+                RATIO_COLS,
+            )
+        )
+        write_csv(os.path.join(results_dir, "latency.csv"), lat, LAT_COLS)
+        write_csv(os.path.join(results_dir, "latency_ratio.csv"), rat, RATIO_COLS)
+        plot(os.path.join(results_dir, "latency.png"), lat)
+    for key, title, cols, fname in (
+        (
+            "send_all",
+            "send_to_all_poses cost (median of 3)",
+            FAN_COLS,
+            "send_to_all_poses.csv",
+        ),
+        (
+            "idle",
+            "Idle cost per connected POS (default timeouts)",
+            IDLE_COLS,
+            "idle.csv",
+        ),
+        (
+            "capacity",
+            "Capacity of one gevent worker (p99 < 100 ms)",
+            CAP_COLS,
+            "capacity.csv",
+        ),
+        ("soak", "Soak", SOAK_COLS, "soak.csv"),
+        ("faults", "Faults", FAULT_COLS, "faults.csv"),
+        ("browser", "Real POS in Chromium", FAULT_COLS, "browser.csv"),
+    ):
+        if res.get(key):
+            text.append(table(title, res[key], cols))
+            write_csv(os.path.join(results_dir, fname), res[key], cols)
+    if res.get("capacity_best") is not None:
+        text.append(
+            "Most pollers one gevent worker held with p99 < 100 ms: %s\n"
+            % res["capacity_best"]
+        )
+    meta = {
+        k: v
+        for k, v in res.items()
+        if k in ("machine", "started", "duration_s", "command", "capacity_best")
+    }
+    with open(os.path.join(results_dir, "summary.json"), "w") as f:
+        json.dump(meta, f, indent=1, default=str)
+    out = "\n".join(text)
+    with open(os.path.join(results_dir, "tables.txt"), "w") as f:
+        f.write(out)
+    return out
+
+
+def replot(results_dir):
+    """Redraw latency.png from latency.csv (``python -m hlib.report DIR``)."""
+    rows = []
+    with open(os.path.join(results_dir, "latency.csv")) as f:
+        for r in csv.DictReader(f):
+            row = dict(r)
+            row["pollers"] = int(r["pollers"])
+            for key in ("p50_ms", "p95_ms", "p99_ms"):
+                row[key] = float(r[key]) if r[key] not in ("", "None") else None
+            for key in ("failed_polls", "failed_polls_connect"):
+                row[key] = int(r[key]) if r.get(key) not in (None, "", "None") else 0
+            rows.append(row)
+    plot(os.path.join(results_dir, "latency.png"), rows)
+
+
+if __name__ == "__main__":
+    import sys
+
+    replot(sys.argv[1] if len(sys.argv) > 1 else "results")

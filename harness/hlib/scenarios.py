@@ -1,0 +1,884 @@
+"""The harness's scenarios. Each returns rows for the results tables."""
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import time
+
+from . import env as henv, pollers as hp
+from .env import log
+
+
+def tb_digest(tb):
+    """The frames of the addon and the exception lines of a traceback."""
+    lines = tb.splitlines()
+    keep = [
+        henv.ADDON + "/" + ln.split("/%s/" % henv.ADDON, 1)[1].strip()
+        for ln in lines
+        if ("/%s/" % henv.ADDON) in ln
+    ]
+    keep += [
+        l.strip()
+        for l in lines
+        if l.strip() and not l.startswith((" ", "\t", "Traceback"))
+    ]
+    return " | ".join(keep)[:700]
+
+
+def pct(values, p):
+    if not values:
+        return None
+    s = sorted(values)
+    k = (len(s) - 1) * p / 100.0
+    lo = int(k)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def r1(x):
+    return None if x is None else round(x, 1)
+
+
+def summarize_log(logpath, out):
+    """ERROR/WARNING/CRITICAL lines of an Odoo log by message, with counts and
+    the last line of the first traceback after each: evidence that survives
+    the temp dir. Messages about missing filestore files (the harness's data
+    dir has none of the template's) are left out."""
+    import collections
+    import re
+
+    counts, first_tb = collections.Counter(), {}
+    pending = None
+    with open(logpath, errors="replace") as f:
+        for line in f:
+            m = re.match(
+                r"\S+ \S+ \d+ (ERROR|WARNING|CRITICAL) (\S+) (\S+): (.*)", line
+            )
+            g = re.search(r"\} failed with (\w+)", line)
+            if g:
+                counts["gevent: request failed with %s" % g.group(1)] += 1
+                continue
+            if m:
+                msg = re.sub(r"\d+", "N", m.group(4))[:160]
+                key = "%s %s: %s" % (m.group(1), m.group(3), msg)
+                if "_read_file" in key or "filestore" in key:
+                    pending = None
+                    continue
+                counts[key] += 1
+                pending = key if key not in first_tb else None
+            elif (
+                pending
+                and line.strip()
+                and not line.startswith((" ", "Traceback", "\t"))
+            ):
+                if (
+                    re.match(r"^[\w.]+(Error|Exception|Full|Denied)\b", line.strip())
+                    or ": " in line
+                ):
+                    first_tb[pending] = line.strip()[:200]
+                    pending = None
+    with open(out, "w") as f:
+        f.write(
+            "# %s\n# count  level logger: message  [exception of the first occurrence]\n"
+            % os.path.basename(logpath)
+        )
+        for key, n in counts.most_common(30):
+            f.write(
+                "%6d  %s%s\n"
+                % (n, key, ("  [%s]" % first_tb[key]) if key in first_tb else "")
+            )
+
+
+class Stack:
+    """One Odoo server on its own fresh database + in-Odoo helper + login."""
+
+    def __init__(self, ctx, workers, tag, extra=None):
+        self.ctx, self.workers, self.tag = ctx, workers, tag
+        self.db = henv.fresh_db(ctx.template, tag)
+        self.server = henv.Server(ctx.wd, self.db, workers, tag, extra=extra).start()
+        self.side = henv.Side(ctx.wd, self.db)
+        ids = self.side.call("bench_ids")
+        self.ids, self.other_ids = ids["ids"], ids["others"]
+        self.cookie = hp.login(self.server.url, self.db)
+        self.mode = "workers=%d" % workers if workers else "threaded"
+
+    def fleet(self, kind, ids, poll_url=None, http_url=None, **kw):
+        start_last = self.side.call("bus_stats")["max_id"]
+        return hp.Fleet(
+            poll_url or self.server.poll_url,
+            http_url or self.server.url,
+            self.db,
+            self.cookie,
+            kind,
+            ids,
+            start_last=start_last,
+            **kw
+        )
+
+    def close(self, drop=True):
+        try:
+            self.side.close()
+        finally:
+            self.server.stop()
+            try:
+                summarize_log(
+                    self.server.logpath,
+                    os.path.join(self.ctx.results, "odoo_log_%s.txt" % self.tag),
+                )
+            except Exception as e:  # noqa: BLE001
+                log("log summary failed: %s" % e)
+            if drop:
+                henv.drop_db(self.db)
+
+
+async def call(side, cmd, timeout=900, **kw):
+    return await asyncio.to_thread(side.call, cmd, timeout, **kw)
+
+
+# ------------------------------------------------------------------ latency
+async def measure_stream(
+    st, fleet, kind, targets, rate, count, prefix, wait_max=60.0, channel="lat"
+):
+    """Send `count` messages (one transaction each) and collect latencies."""
+    stats0 = fleet.stats.as_dict()
+    res = await call(
+        st.side,
+        "stream",
+        kind=kind,
+        targets=targets,
+        rate=rate,
+        count=count,
+        prefix=prefix,
+        channel=channel,
+    )
+    sent = {r[0]: r for r in res["rows"]}
+    deadline = time.time() + wait_max
+    while time.time() < deadline:
+        got = {
+            p["mid"]
+            for (_, _, _, p) in fleet.received(channel)
+            if isinstance(p, dict) and p.get("mid") in sent
+        }
+        if len(got) >= len(sent):
+            break
+        await asyncio.sleep(0.25)
+    recv = [
+        (i, t, b, p)
+        for (i, t, b, p) in fleet.received(channel)
+        if isinstance(p, dict) and p.get("mid") in sent
+    ]
+    seen, lat, dup = set(), [], 0
+    for i, t, b, p in recv:
+        if p["mid"] in seen:
+            dup += 1
+            continue
+        seen.add(p["mid"])
+        lat.append((t - sent[p["mid"]][3]) * 1000.0)
+    notify_ms = [(r[4] - r[3]) * 1000.0 for r in res["rows"]]
+    stats1 = fleet.stats.as_dict()
+    return {
+        "sent": len(sent),
+        "received": len(seen),
+        "lost": len(sent) - len(seen),
+        "duplicates": dup,
+        "send_errors": res["n_errors"],
+        "p50_ms": r1(pct(lat, 50)),
+        "p95_ms": r1(pct(lat, 95)),
+        "p99_ms": r1(pct(lat, 99)),
+        "max_ms": r1(max(lat) if lat else None),
+        "notify_ms_p50": r1(pct(notify_ms, 50)),
+        "polls": stats1["polls"] - stats0["polls"],
+        "failed_polls": stats1["poll_fail"] - stats0["poll_fail"],
+        "fail_kinds": {
+            k: v - stats0["fail_kinds"].get(k, 0)
+            for k, v in stats1["fail_kinds"].items()
+            if v - stats0["fail_kinds"].get(k, 0)
+        },
+        "latencies": lat,
+    }
+
+
+async def latency(ctx, st, levels, rate, seconds, kinds=("addon", "raw")):
+    rows = []
+    for n in levels:
+        if n > len(st.ids):
+            log("latency: only %d bench POSes, skipping %d" % (len(st.ids), n))
+            continue
+        for kind in kinds:
+            ids = st.ids[:n]
+            fleet = st.fleet(kind, ids)
+            t0 = time.time()
+            await fleet.start(ramp=min(10.0, n / 200.0), settle=1.0)
+            quiet = await fleet.quiesce()
+            ramp_s = time.time() - t0
+            first_pongs = [
+                p.first_pong - p.started for p in fleet.pollers if p.first_pong
+            ]
+            failed_connect = fleet.stats.poll_fail
+            fail_kinds_connect = dict(fleet.stats.fail_kinds)
+            # at most 4 messages/s per POS: one POS gets a message every 250 ms
+            lrate = min(rate, 4.0 * n)
+            count = int(lrate * seconds)
+            order = list(ids)
+            random.Random(n).shuffle(order)
+            targets = (
+                order if kind == "addon" else [fleet.raw_prefix + str(i) for i in order]
+            )
+            try:
+                m = await measure_stream(
+                    st,
+                    fleet,
+                    kind,
+                    targets[:count],
+                    lrate,
+                    count,
+                    "%s%d_" % (kind[0], n),
+                )
+            finally:
+                await fleet.stop()
+            m.update(
+                mode=st.mode,
+                kind=kind,
+                pollers=n,
+                connect_s=round(ramp_s, 1),
+                rate=lrate,
+                failed_polls_connect=failed_connect,
+                fail_kinds_connect=fail_kinds_connect,
+                settled=quiet,
+                first_pong_p50_s=r1(pct(first_pongs, 50)) if fleet.ping else None,
+                first_pong_max_s=r1(max(first_pongs))
+                if fleet.ping and first_pongs
+                else None,
+                no_pong_in_10s=(
+                    sum(
+                        1
+                        for p in fleet.pollers
+                        if not p.first_pong or p.first_pong - p.started > 10
+                    )
+                    if fleet.ping
+                    else None
+                ),
+            )
+            rows.append(m)
+            log(
+                "latency %s %-5s N=%-5d p50=%s p95=%s p99=%s lost=%d dup=%d failed_polls=%d %s "
+                "(connect %.0f s, %d failed polls while connecting%s, first PONG later than 10 s: %s)"
+                % (
+                    st.mode,
+                    kind,
+                    n,
+                    m["p50_ms"],
+                    m["p95_ms"],
+                    m["p99_ms"],
+                    m["lost"],
+                    m["duplicates"],
+                    m["failed_polls"],
+                    m["fail_kinds"] or "",
+                    ramp_s,
+                    failed_connect,
+                    "" if quiet else ", NOT settled",
+                    m["no_pong_in_10s"],
+                )
+            )
+    return rows
+
+
+# ------------------------------------------------------------------ fan-out cost
+async def send_all_cost(ctx, st, sizes, repeats=3):
+    rows = []
+    for n in sizes:
+        if n > len(st.ids):
+            continue
+        opened = await call(st.side, "set_open", count=n)
+        samples = [await call(st.side, "send_all") for _ in range(repeats)]
+        med = lambda key: r1(statistics.median(s[key] for s in samples))  # noqa: E731
+        row = {
+            "open_poses": opened["open_sessions"],
+            "server_ms": med("total_ms"),
+            "call_ms": med("call_ms"),
+            "commit_ms": med("commit_ms"),
+            "notify_ms": med("notify_ms"),
+            "sql_statements": samples[-1]["sql"],
+            "bus_rows": samples[-1]["bus_rows"],
+            "notifies": samples[-1]["notifies"],
+            "notify_channels": samples[-1]["notify_channels"],
+            "raw_sendmany_ms": med("raw_sendmany_ms"),
+            "raw_sendmany_sql": samples[-1]["raw_sendmany_sql"],
+        }
+        rows.append(row)
+        log(
+            "send_to_all_poses to %(open_poses)d: %(server_ms)s ms, %(sql_statements)d SQL, "
+            "%(bus_rows)d bus rows, %(notifies)d NOTIFY" % row
+        )
+    await call(st.side, "set_open", count=len(st.ids))
+    return rows
+
+
+# ------------------------------------------------------------------ idle cost
+async def idle_cost(ctx, st, n, seconds, warmup=15.0):
+    """Counts over `seconds` of steady state, after the start-up (each
+    client pings once when it starts) has settled for `warmup` s."""
+    fleet = st.fleet("addon", st.ids[:n])
+    await fleet.start(ramp=min(5.0, n / 50.0), settle=warmup)
+    before = await call(st.side, "bus_stats")
+    s0 = fleet.stats.as_dict()
+    t0 = time.time()
+    await asyncio.sleep(seconds)
+    elapsed = time.time() - t0
+    s1 = fleet.stats.as_dict()
+    after = await call(st.side, "bus_stats")
+    await fleet.stop()
+    s = {k: s1[k] - s0[k] for k in ("polls", "pings", "poll_fail", "ping_fail")}
+    minutes = elapsed / 60.0
+    row = {
+        "mode": st.mode,
+        "pollers": n,
+        "seconds": round(elapsed),
+        "silence_s": fleet.silence,
+        "pong_timeout_s": fleet.pong_timeout,
+        "polls_per_min_per_pos": round(s["polls"] / minutes / n, 2),
+        "pings_per_min_per_pos": round(s["pings"] / minutes / n, 2),
+        "requests_per_min_per_pos": round((s["polls"] + s["pings"]) / minutes / n, 2),
+        "bus_rows_per_min_per_pos": round(
+            (after["max_id"] - before["max_id"]) / minutes / n, 2
+        ),
+        "failed_polls": s["poll_fail"],
+        "failed_pings": s["ping_fail"],
+        "offline_after": sum(1 for p in fleet.pollers if not p.online),
+    }
+    log("idle cost: %s" % row)
+    return [row]
+
+
+# ------------------------------------------------------------------ capacity
+async def capacity(ctx, st, steps, rate, seconds, limit_ms=100.0):
+    """Largest fleet with p99 < limit and nothing lost; stops after two
+    steps in a row over the limit."""
+    rows = []
+    best = 0
+    misses = 0
+    for n in steps:
+        if n > len(st.ids):
+            break
+        r = (await latency(ctx, st, [n], rate, seconds, kinds=("addon",)))[0]
+        ok = r["p99_ms"] is not None and r["p99_ms"] < limit_ms and r["lost"] == 0
+        r["under_limit"] = ok
+        rows.append(r)
+        if ok:
+            best = n
+            misses = 0
+        else:
+            misses += 1
+            if misses >= 2:
+                break
+    return rows, best
+
+
+# ------------------------------------------------------------------ soak
+def rss_mb(server):
+    return round(sum(server.rss().values()) / 1048576.0, 1)
+
+
+async def seq_check(fleet, typ, start, count):
+    """Per poller: the seq values of type typ in [start, start+count) it got.
+    Returns (n_ok, n_lost, n_dup, n_disorder)."""
+    lost = dup = disorder = ok = 0
+    for p in fleet.pollers:
+        seqs = [
+            pl["seq"]
+            for (_, _, ty, pl) in p.got
+            if ty == typ
+            and isinstance(pl, dict)
+            and start <= pl.get("seq", -1) < start + count
+        ]
+        uniq = set(seqs)
+        lost += count - len(uniq)
+        dup += len(seqs) - len(uniq)
+        disorder += sum(1 for a, b in zip(seqs, seqs[1:]) if b <= a)
+        ok += 1 if (seqs == list(range(start, start + count))) else 0
+    return ok, lost, dup, disorder
+
+
+async def soak(ctx, st, n, seconds, period=1.0, kind="addon"):
+    ids = st.ids[:n]
+    fleet = st.fleet(kind, ids, names=("soak",), raw_prefix="lp_soak_")
+    targets = ids if kind == "addon" else [fleet.raw_prefix + str(i) for i in ids]
+    await fleet.start(ramp=min(5.0, n / 50.0), settle=2.0)
+    count = int(seconds / period)
+    samples = []
+
+    async def sample_rss():
+        while True:
+            samples.append((time.time(), rss_mb(st.server)))
+            await asyncio.sleep(5)
+
+    sampler = asyncio.ensure_future(sample_rss())
+    t0 = time.time()
+    res = await call(
+        st.side,
+        "broadcast_seq",
+        timeout=seconds + 600,
+        kind=kind,
+        targets=targets,
+        period=period,
+        count=count,
+        channel="soak",
+    )
+    sent = res["sent"]
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        ok, lost, dup, dis = await seq_check(fleet, "soak", 0, sent)
+        if lost == 0:
+            break
+        await asyncio.sleep(1)
+    sampler.cancel()
+    lat = [
+        (t - res["rows"][pl["seq"]][2]) * 1000.0
+        for p in fleet.pollers
+        for (t, _, ty, pl) in p.got
+        if ty == "soak" and isinstance(pl, dict) and pl.get("seq", -1) < sent
+    ]
+    ok, lost, dup, dis = await seq_check(fleet, "soak", 0, sent)
+    s = fleet.stats.as_dict()
+    await fleet.stop()
+    rss = [v for _, v in samples]
+    row = {
+        "mode": st.mode,
+        "kind": kind,
+        "pollers": n,
+        "seconds": round(time.time() - t0),
+        "msgs_per_poller": sent,
+        "messages_sent": sent * n,
+        "lost": lost,
+        "duplicated": dup,
+        "out_of_order": dis,
+        "pollers_exact": ok,
+        "send_errors": res["n_errors"],
+        "failed_polls": s["poll_fail"],
+        "p50_ms": r1(pct(lat, 50)),
+        "p99_ms": r1(pct(lat, 99)),
+        "rss_start_mb": rss[0] if rss else None,
+        "rss_end_mb": rss[-1] if rss else None,
+        "rss_max_mb": max(rss) if rss else None,
+    }
+    row["pass"] = lost == 0 and dup == 0 and dis == 0
+    log("soak: %s" % row)
+    return [row]
+
+
+# ------------------------------------------------------------------ faults
+def _pg_cluster():
+    out = subprocess.run(
+        ["pg_lsclusters", "-h"], capture_output=True, text=True, timeout=30
+    )
+    for line in out.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 4 and parts[3] == "online":
+            return parts[0], parts[1]
+    raise henv.HarnessError(
+        "cannot find the PostgreSQL cluster: set LP_PG_STOP and LP_PG_START"
+    )
+
+
+def pg_ctl(what):
+    """Stop or start PostgreSQL: LP_PG_STOP / LP_PG_START, else pg_ctlcluster."""
+    cmd = os.environ.get("LP_PG_" + what.upper())
+    if cmd:
+        return subprocess.run(
+            cmd, shell=True, capture_output=True, text=True, timeout=180
+        )
+    if what == "stop":
+        pg_ctl.cluster = _pg_cluster()
+    ver, name = pg_ctl.cluster
+    return subprocess.run(
+        ["pg_ctlcluster", ver, name, what], capture_output=True, text=True, timeout=180
+    )
+
+
+async def faults(
+    ctx,
+    st,
+    n_pollers,
+    short_outage=30.0,
+    long_outage=115.0,
+    period=0.5,
+    browser=None,
+    which=("kill", "pg", "short", "long"),
+):
+    """Fault tests on `st` (threaded: one port) behind a pausable TCP proxy."""
+    from .proxy import TcpProxy
+
+    results = []
+    proxy = TcpProxy(st.server.http_port, henv.free_port())
+    await proxy.start()
+    purl = "http://127.0.0.1:%d" % proxy.port
+    ids = st.ids[:n_pollers]
+    fleet = None
+    try:
+        fleet = st.fleet("addon", ids, poll_url=purl, http_url=purl, names=("seq",))
+        await fleet.start(ramp=1.0, settle=2.0)
+        log_from = st.server.log_size()
+        state = {"next": 0}
+        tb_by_fault = {}
+
+        def count_tbs(name):
+            n = len(
+                st.server.tracebacks(henv.ADDON, since=state.get("log_at", log_from))
+            )
+            if n:
+                tb_by_fault[name] = n
+
+        def line(name, ok, detail):
+            results.append(
+                {
+                    "check": name,
+                    "result": "PASS" if ok else ("SKIP" if ok is None else "FAIL"),
+                    "detail": detail,
+                }
+            )
+            log("FAULT %-40s %s  %s" % (name, results[-1]["result"], detail))
+
+        if browser:
+            if browser.available:
+                await browser.open(purl, st)
+            if browser.available:
+                g = await browser.wait_green(
+                    since=browser.t_loaded,
+                    timeout=browser.pong_timeout + 20,
+                    what="after loading",
+                )
+                line(
+                    "real POS turns green after loading",
+                    all(t is not None for t in g["times"]),
+                    g["detail"],
+                )
+                d = await browser.delivery(st.side)
+                line(
+                    "real POS gets messages exactly once, in order",
+                    all(ok for _, ok, _, _ in d),
+                    "; ".join(
+                        "POS %d: %s, latency %s ms"
+                        % (
+                            cid,
+                            "ok" if ok else mids,
+                            ",".join("%.0f" % (x * 1000) for x in lat),
+                        )
+                        for cid, ok, mids, lat in d
+                    ),
+                )
+            else:
+                line("real POS in Chromium", None, browser.why_not)
+
+        async def with_traffic(
+            action, planned, pre=3.0, after=10.0, wait=120.0, expect_loss=False
+        ):
+            state["log_at"] = st.server.log_size()
+            start = state["next"]
+            count = int((pre + planned + after) / period)
+            targets = ids + (browser.configs if browser and browser.available else [])
+            sender = asyncio.ensure_future(
+                call(
+                    st.side,
+                    "broadcast_seq",
+                    timeout=planned + 900,
+                    kind="addon",
+                    targets=targets,
+                    period=period,
+                    count=count,
+                    channel="seq",
+                    start=start,
+                    grace=300,
+                    close_all_on_error=True,
+                )
+            )
+            await asyncio.sleep(pre)
+            t_fault = time.time()
+            info = await action()
+            t_back = time.time()
+            res = await sender
+            sent = res["sent"]
+            state["next"] = start + sent
+            deadline = time.time() + wait
+            while time.time() < deadline:
+                ok, lost, dup, dis = await seq_check(fleet, "seq", start, sent)
+                if lost == 0 or (expect_loss and time.time() > t_back + 70):
+                    break
+                await asyncio.sleep(1)
+            ok, lost, dup, dis = await seq_check(fleet, "seq", start, sent)
+            pages = []
+            if browser and browser.available:
+                while time.time() < deadline:
+                    pages = await browser.seq_check(start, sent)
+                    if all(p[1] for p in pages) or expect_loss:
+                        break
+                    await asyncio.sleep(1)
+                pages = await browser.seq_check(start, sent)
+            # time from the end of the fault to the last poller having everything
+            last_recv = max(
+                (
+                    t
+                    for p in fleet.pollers
+                    for (t, _, ty, pl) in p.got
+                    if ty == "seq"
+                    and isinstance(pl, dict)
+                    and start <= pl.get("seq", -1) < start + sent
+                ),
+                default=None,
+            )
+            return {
+                "sent_per_poller": sent,
+                "pollers": len(ids),
+                "exact": ok,
+                "lost": lost,
+                "duplicated": dup,
+                "out_of_order": dis,
+                "send_errors": res["n_errors"],
+                "fault_s": round(t_back - t_fault, 1),
+                "recovered_s": r1(last_recv - t_back) if last_recv else None,
+                "info": info,
+                "start": start,
+                "t_back": t_back,
+                "pages": pages,
+            }
+
+        async def session_check(name, r):
+            """Odoo may log the session out during a fault: then the POS
+            channels are refused. Report it, log in again, check the rest."""
+            uid = await asyncio.to_thread(hp.session_uid, st.server.url, st.cookie)
+            if uid:
+                return True
+            refused = st.server.log_tail(200000).count(
+                "log in as a user of the Point of Sale"
+            )
+            line(
+                name + ": the POS's login session survived",
+                False,
+                "Odoo logged the session out (a request came while the database was unreachable); "
+                "afterwards polls and pings are refused ('log in as a user of the Point of Sale', "
+                "%d such warnings in the log) until the cashier logs in again"
+                % refused,
+            )
+            st.cookie = await asyncio.to_thread(hp.login, st.server.url, st.db)
+            fleet.cookie = st.cookie
+            t_login = time.time()
+            if browser and browser.available:
+                # the reloaded page polls before the harness can register its
+                # callbacks again: its deliveries are not checked, its colour is
+                await browser.relogin(st.cookie)
+                g = await browser.wait_green(
+                    since=t_login,
+                    timeout=browser.pong_timeout + 30,
+                    what="after logging in again",
+                )
+                line(
+                    name + ", logged in again: real POS green",
+                    all(t is not None for t in g["times"]),
+                    g["detail"],
+                )
+            start, sent = r["start"], r["sent_per_poller"]
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                ok, lost, dup, dis = await seq_check(fleet, "seq", start, sent)
+                if lost == 0:
+                    break
+                await asyncio.sleep(1)
+            line(
+                name + ", logged in again: pollers got all, exactly once, in order",
+                ok == len(ids),
+                "%d/%d pollers exact, lost %d dup %d disorder %d"
+                % (ok, len(ids), lost, dup, dis),
+            )
+            return False
+
+        async def browsers_green(name, r, check_seq=True, logged_in=True):
+            if not browser:
+                return
+            if not browser.available:
+                line(name + ": real POS green again", None, browser.why_not)
+                return
+            if not logged_in:
+                line(
+                    name
+                    + ": real POS green within pong timeout (%gs)"
+                    % browser.pong_timeout,
+                    False,
+                    "the session was logged out: red until logged in again (see above)",
+                )
+                return
+            res = await browser.wait_green(
+                since=r["t_back"], timeout=browser.pong_timeout + 60
+            )
+            line(
+                name
+                + ": real POS green within pong timeout (%gs)" % browser.pong_timeout,
+                res["ok"],
+                res["detail"],
+            )
+            if check_seq:
+                line(
+                    name + ": real POS got all, exactly once, in order",
+                    all(p[1] for p in r["pages"]),
+                    "; ".join(
+                        "POS %d: %s (%d got, %d distinct of %d)"
+                        % (cid, "ok" if ok else "WRONG", n, u, r["sent_per_poller"])
+                        for cid, ok, n, u in r["pages"]
+                    ),
+                )
+
+        # 1. Odoo killed and restarted
+        if "kill" in which:
+
+            async def kill():
+                await asyncio.to_thread(st.server.kill)
+                await asyncio.sleep(3)
+                t = time.time()
+                await asyncio.to_thread(st.server.start)
+                return {"restart_s": round(time.time() - t, 1)}
+
+            r = await with_traffic(kill, planned=10)
+            line(
+                "odoo killed+restarted: exactly once, in order",
+                r["exact"] == len(ids),
+                "%(exact)d/%(pollers)d pollers exact, lost %(lost)d dup %(duplicated)d disorder %(out_of_order)d, "
+                "%(sent_per_poller)d msgs each, recovered %(recovered_s)ss after restart"
+                % r,
+            )
+            count_tbs("odoo killed+restarted")
+            logged_in = await session_check("odoo killed+restarted", r)
+            await browsers_green("odoo killed+restarted", r, logged_in=logged_in)
+
+        # 2. PostgreSQL restarted
+        if "pg" in which:
+
+            async def pgr():
+                t = time.time()
+                out = await asyncio.to_thread(pg_ctl, "stop")
+                # a POS pings while the database is down (as any POS whose
+                # poll just failed does): deterministic, not left to chance
+                await asyncio.sleep(1)
+                ping = await asyncio.to_thread(hp.ping, purl, st.cookie, st.db, ids[0])
+                await asyncio.sleep(2)
+                out2 = await asyncio.to_thread(pg_ctl, "start")
+                return {
+                    "pg_down_s": round(time.time() - t, 1),
+                    "rc": (out.returncode, out2.returncode),
+                    "ping_while_down": ping,
+                }
+
+            r = await with_traffic(pgr, planned=5, after=15, wait=90)
+            line(
+                "postgresql restarted: exactly once, in order",
+                r["exact"] == len(ids),
+                "%(exact)d/%(pollers)d pollers exact, lost %(lost)d dup %(duplicated)d disorder %(out_of_order)d, "
+                "recovered %(recovered_s)ss after restart, send errors %(send_errors)d"
+                % r
+                + "; a ping while down got: %s" % r["info"].get("ping_while_down"),
+            )
+            count_tbs("postgresql restarted")
+            logged_in = await session_check("postgresql restarted", r)
+            await browsers_green("postgresql restarted", r, logged_in=logged_in)
+
+        # 3. unreachable for a short while
+        if "short" in which:
+
+            async def outage():
+                await proxy.pause()
+                await asyncio.sleep(short_outage)
+                await proxy.resume()
+                return {}
+
+            r = await with_traffic(outage, planned=short_outage)
+            line(
+                "unreachable %ds: exactly once, in order" % short_outage,
+                r["exact"] == len(ids),
+                "%(exact)d/%(pollers)d pollers exact, lost %(lost)d dup %(duplicated)d disorder %(out_of_order)d, "
+                "recovered %(recovered_s)ss after reconnect" % r,
+            )
+            count_tbs("unreachable %ds" % short_outage)
+            logged_in = await session_check("unreachable %ds" % short_outage, r)
+            await browsers_green(
+                "unreachable %ds" % short_outage, r, logged_in=logged_in
+            )
+
+        # 4. unreachable for longer than the bus keeps messages
+        if "long" in which:
+            if browser and browser.available:
+                await browser.reset_gap()
+
+            async def long_outage_action():
+                await proxy.pause()
+                await asyncio.sleep(long_outage)
+                gc = await call(st.side, "gc")
+                await proxy.resume()
+                return gc
+
+            r = await with_traffic(
+                long_outage_action,
+                planned=long_outage,
+                after=10,
+                wait=90,
+                expect_loss=True,
+            )
+            line(
+                "unreachable %ds (> retention): no dup, in order" % long_outage,
+                r["duplicated"] == 0 and r["out_of_order"] == 0,
+                "bus GC deleted %s rows; lost %d of %d msgs per poller (expected: those older than 100 s), "
+                "dup %d disorder %d"
+                % (
+                    r["info"].get("deleted"),
+                    r["lost"] // max(1, len(ids)),
+                    r["sent_per_poller"],
+                    r["duplicated"],
+                    r["out_of_order"],
+                ),
+            )
+            if browser:
+                if browser.available:
+                    g = await browser.gap_fired(timeout=browser.pong_timeout + 60)
+                    line(
+                        "unreachable %ds: gap signal fired in real POS" % long_outage,
+                        g["ok"],
+                        g["detail"],
+                    )
+                else:
+                    line(
+                        "unreachable %ds: gap signal fired in real POS" % long_outage,
+                        None,
+                        browser.why_not,
+                    )
+            count_tbs("unreachable %ds" % long_outage)
+            await browsers_green("unreachable %ds" % long_outage, r, check_seq=False)
+
+        tbs = st.server.tracebacks(henv.ADDON, since=log_from)
+        line(
+            "server log: no traceback mentioning %s" % henv.ADDON,
+            not tbs,
+            "%d found%s"
+            % (
+                len(tbs),
+                (
+                    " (by fault: %s): "
+                    % ", ".join("%s %d" % kv for kv in tb_by_fault.items())
+                    + tb_digest(tbs[0])
+                )
+                if tbs
+                else "",
+            ),
+        )
+        s = fleet.stats.as_dict()
+        results.append(
+            {
+                "check": "poller stats",
+                "result": "INFO",
+                "detail": "polls %d, failed %d (%s)"
+                % (s["polls"], s["poll_fail"], dict(list(s["fail_kinds"].items())[:5])),
+            }
+        )
+    finally:
+        if browser:
+            await browser.close()
+        if fleet:
+            await fleet.stop()
+        await proxy.close()
+    return results

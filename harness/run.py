@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+# pylint: disable=print-used
+"""Live end-to-end / fault / performance harness of pos_longpolling.
+
+    ODOO_BIN=/path/to/odoo-bin [ODOO_PYTHON=/path/to/python] python harness/run.py [--long] [--only ...]
+
+See harness/README.rst.
+"""
+import argparse
+import asyncio
+import os
+import platform
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from hlib import env as henv  # noqa: E402
+from hlib.env import log  # noqa: E402
+
+PARTS = ("latency", "fanout", "idle", "capacity", "soak", "faults", "browser")
+
+
+def parse():
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--long",
+        action="store_true",
+        help="long run: 10-minute soak and idle window, more samples",
+    )
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run (a few minutes): small fleets, short waits",
+    )
+    ap.add_argument(
+        "--only", default="", help="comma-separated parts among: " + ",".join(PARTS)
+    )
+    ap.add_argument("--skip", default="", help="comma-separated parts to leave out")
+    ap.add_argument("--levels", default="", help="latency levels, e.g. 1,50,200,1000")
+    ap.add_argument(
+        "--soak-raw",
+        action="store_true",
+        help="repeat the soak on the raw bus (always with --long)",
+    )
+    ap.add_argument(
+        "--threaded-levels", default="", help="latency levels of the threaded server"
+    )
+    ap.add_argument(
+        "--max-pos",
+        type=int,
+        default=1200,
+        help="POS configs in the harness template (default 1200, 3000 with --long)",
+    )
+    ap.add_argument(
+        "--results",
+        default=os.path.join(henv.HARNESS, "results"),
+        help="where CSV/PNG go",
+    )
+    ap.add_argument(
+        "--keepalive",
+        action="store_true",
+        help="pollers reuse HTTP connections (default: one connection per request)",
+    )
+    ap.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the temp dir (logs) and the run databases",
+    )
+    return ap.parse_args()
+
+
+def plan(args):
+    only = [p for p in args.only.split(",") if p] or list(PARTS)
+    bad = [p for p in only + args.skip.split(",") if p and p not in PARTS]
+    if bad:
+        raise SystemExit(
+            "unknown part(s): %s (choose among %s)" % (",".join(bad), ",".join(PARTS))
+        )
+    parts = [p for p in only if p not in args.skip.split(",")]
+    c = dict(
+        levels=[1, 50, 200, 1000],
+        threaded_levels=[1, 50],
+        rate=20.0,
+        lat_seconds=8.0,
+        fan_sizes=[10, 100, 1000],
+        idle_pollers=50,
+        idle_seconds=120.0,
+        cap_steps=[400, 700, 1200],
+        cap_seconds=8.0,
+        soak_pollers=200,
+        soak_seconds=45.0,
+        soak_raw=False,
+        fault_pollers=20,
+        short_outage=30.0,
+        long_outage=115.0,
+        browser_pages=2,
+    )
+    if args.long:
+        c.update(
+            threaded_levels=[1, 50, 200, 1000],
+            lat_seconds=30.0,
+            idle_seconds=600.0,
+            soak_seconds=600.0,
+            soak_raw=True,
+            cap_seconds=15.0,
+            cap_steps=[50, 100, 200, 400, 700, 1000, 1500, 2000, 2500, 3000],
+        )
+        if args.max_pos == 1200:
+            args.max_pos = 3000
+    if args.quick:
+        c.update(
+            levels=[1, 20],
+            threaded_levels=[1, 20],
+            lat_seconds=4.0,
+            fan_sizes=[10, 100],
+            idle_pollers=10,
+            idle_seconds=65.0,
+            cap_steps=[50, 100],
+            cap_seconds=4.0,
+            soak_pollers=20,
+            soak_seconds=15.0,
+            fault_pollers=5,
+            short_outage=10.0,
+            long_outage=105.0,
+            browser_pages=1,
+        )
+    if args.soak_raw:
+        c["soak_raw"] = True
+    if args.levels:
+        c["levels"] = [int(x) for x in args.levels.split(",")]
+    if args.threaded_levels:
+        c["threaded_levels"] = [int(x) for x in args.threaded_levels.split(",")]
+    return parts, c
+
+
+class Ctx:
+    pass
+
+
+async def main_async(args, parts, c, ctx, res):
+    from hlib import scenarios as sc
+
+    need_workers = any(
+        p in parts for p in ("latency", "fanout", "idle", "capacity", "soak")
+    )
+    need_threaded = any(p in parts for p in ("latency", "faults", "browser"))
+    if need_workers:
+        st = sc.Stack(ctx, 2, "w2")
+        try:
+            log(
+                "server workers=2: http %d, gevent %d, db %s"
+                % (st.server.http_port, st.server.lp_port, st.db)
+            )
+            if "latency" in parts:
+                res["latency"] += await sc.latency(
+                    ctx, st, c["levels"], c["rate"], c["lat_seconds"]
+                )
+            if "fanout" in parts:
+                res["send_all"] = await sc.send_all_cost(ctx, st, c["fan_sizes"])
+            if "idle" in parts:
+                res["idle"] = await sc.idle_cost(
+                    ctx, st, c["idle_pollers"], c["idle_seconds"]
+                )
+            if "capacity" in parts:
+                res["capacity"], res["capacity_best"] = await sc.capacity(
+                    ctx, st, c["cap_steps"], c["rate"], c["cap_seconds"]
+                )
+            if "soak" in parts:
+                res["soak"] = await sc.soak(
+                    ctx, st, c["soak_pollers"], c["soak_seconds"]
+                )
+                if c["soak_raw"]:
+                    res["soak"] += await sc.soak(
+                        ctx, st, c["soak_pollers"], c["soak_seconds"], kind="raw"
+                    )
+        finally:
+            tb = st.server.tracebacks(henv.ADDON)
+            res["workers_tracebacks"] = len(tb)
+            if tb:
+                log(
+                    "workers server: %d traceback(s) mentioning %s, first:\n%s"
+                    % (len(tb), henv.ADDON, tb[0])
+                )
+            st.close(drop=not args.keep)
+    if need_threaded and "latency" in parts:
+        st = sc.Stack(ctx, 0, "thr")
+        try:
+            log("server threaded: http %d, db %s" % (st.server.http_port, st.db))
+            res["latency"] += await sc.latency(
+                ctx, st, c["threaded_levels"], c["rate"], c["lat_seconds"]
+            )
+        finally:
+            st.close(drop=not args.keep)
+    if need_threaded and ("faults" in parts or "browser" in parts):
+        # a fresh server: a big fleet may leave the threaded one unusable
+        st = sc.Stack(ctx, 0, "thr_faults")
+        try:
+            log(
+                "server threaded (faults): http %d, db %s"
+                % (st.server.http_port, st.db)
+            )
+            browser = None
+            if "browser" in parts:
+                from hlib import browser as hb
+
+                browser = hb.Browser(n_pages=c["browser_pages"])
+            if "faults" in parts:
+                res["faults"] = await sc.faults(
+                    ctx,
+                    st,
+                    c["fault_pollers"],
+                    c["short_outage"],
+                    c["long_outage"],
+                    browser=browser,
+                )
+            elif browser:
+                res["browser"] = await hb.standalone(ctx, st, browser)
+        finally:
+            st.close(drop=not args.keep)
+
+
+def main():
+    args = parse()
+    parts, c = plan(args)
+    t0 = time.time()
+    try:
+        odoo_bin, py, version = henv.find_odoo()
+    except henv.HarnessError as e:
+        sys.stderr.write("harness: %s\n" % e)
+        return 2
+    try:
+        import aiohttp  # noqa: F401
+        import psutil  # noqa: F401
+    except ImportError as e:
+        sys.stderr.write("harness: %s; pip install -r harness/requirements.txt\n" % e)
+        return 2
+    log("Odoo %s; parts: %s" % (version, ",".join(parts)))
+    from hlib import pollers
+
+    pollers.KEEPALIVE = args.keepalive
+    ctx = Ctx()
+    ctx.wd = henv.Workdir(odoo_bin, py)
+    log("work dir %s" % ctx.wd.path)
+    ctx.template = henv.ensure_template(ctx.wd, args.max_pos)
+    ctx.results = args.results
+    os.makedirs(args.results, exist_ok=True)
+    for f in os.listdir(args.results):
+        if f.startswith("odoo_log_"):
+            os.remove(os.path.join(args.results, f))
+    res = {
+        "latency": [],
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "command": "run.py " + " ".join(sys.argv[1:]),
+        "machine": {
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "odoo": version,
+            "mem_gb": round(
+                os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+            ),
+        },
+    }
+    rc = 0
+    try:
+        asyncio.run(main_async(args, parts, c, ctx, res))
+    except Exception:  # noqa: BLE001
+        traceback.print_exc()
+        rc = 1
+    res["duration_s"] = round(time.time() - t0)
+    from hlib import report
+
+    print(report.save_all(args.results, res))
+    print("results in %s (%d s)" % (args.results, res["duration_s"]))
+    fails = [
+        r
+        for r in res.get("faults", []) + res.get("browser", []) + res.get("soak", [])
+        if r.get("result") == "FAIL" or r.get("pass") is False
+    ]
+    if fails:
+        rc = rc or 1
+    if not args.keep:
+        import shutil
+
+        shutil.rmtree(ctx.wd.path, ignore_errors=True)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
