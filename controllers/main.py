@@ -1,7 +1,10 @@
+import psycopg2
+
 import odoo
 from odoo import _
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.http import request, route
+from odoo.sql_db import PoolError
 
 from odoo.addons.bus.controllers.main import BusController
 
@@ -13,18 +16,26 @@ class PosLongpollingController(BusController):
     def _poll(self, dbname, channels, last, options):
         """Only users who may use a POS listen to its channels. In the
         gevent process, polls of POS channels only are read in batches."""
-        request.env["pos.config"]._check_longpolling_channels(channels)
-        if (
-            odoo.evented
-            and channels
-            and not options.get("peek")
-            and all(parse_pos_channel(channel) for channel in channels)
-        ):
-            # As Odoo's poll: no cursor held while waiting.
-            request.cr.close()
-            request._cr = None
-            return pos_dispatch.poll(dbname, channels, last)
-        return super()._poll(dbname, channels, last, options)
+        if not any(parse_pos_channel(channel) for channel in channels):
+            return super()._poll(dbname, channels, last, options)
+        try:
+            request.env["pos.config"]._check_longpolling_channels(channels)
+            if (
+                odoo.evented
+                and not options.get("peek")
+                and all(parse_pos_channel(channel) for channel in channels)
+            ):
+                # As Odoo's poll: no cursor held while waiting.
+                request.cr.close()
+                request._cr = None
+                return pos_dispatch.poll(dbname, channels, last)
+            return super()._poll(dbname, channels, last, options)
+        except (psycopg2.Error, PoolError) as error:
+            # The database is down or restarting: one warning line, and the
+            # POS retries later.
+            raise UserError(
+                _("POS longpolling: the database is unavailable (%s).") % error
+            ) from None
 
     @route("/pos_longpolling/update", type="json", auth="public", cors="*")
     def update_connection(self, pos_id=None, message=None, db_name=None, **unknown):

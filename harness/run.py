@@ -255,6 +255,7 @@ def main():
         "latency": [],
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         "command": "run.py " + " ".join(sys.argv[1:]),
+        "addon": {"backend_hash": henv.addon_hash(), "git": henv.git_describe()},
         "machine": {
             "cores": os.cpu_count(),
             "python": platform.python_version(),

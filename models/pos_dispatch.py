@@ -12,12 +12,8 @@ import json
 import threading
 from collections import defaultdict
 
-import psycopg2
-
 import odoo
-from odoo import SUPERUSER_ID, _, api
-from odoo.exceptions import UserError
-from odoo.sql_db import PoolError
+from odoo import SUPERUSER_ID, api
 
 from odoo.addons.bus.models.bus import (
     TIMEOUT,
@@ -146,12 +142,6 @@ def poll(dbname, channels, last, timeout=TIMEOUT):
         if not notifications:
             event.wait(timeout=timeout)
             notifications = reader.fetch(dbname, channels, last)
-    except (psycopg2.Error, PoolError) as error:
-        # The database is down or restarting: one warning line, and the
-        # POS retries later.
-        raise UserError(
-            _("POS longpolling: the database is unavailable (%s).") % error
-        ) from None
     finally:
         for key in keys:
             events = dispatch.channels.get(key)

@@ -91,6 +91,20 @@ def db_exists(name):
     return psql("SELECT 1 FROM pg_database WHERE datname = '%s'" % name) == "1"
 
 
+def git_describe():
+    """`git describe --always --dirty` of the repository (read only)."""
+    try:
+        r = subprocess.run(
+            ["git", "-C", REPO, "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        return r.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
 def addon_hash():
     """Hash of what the addon's install writes in the database."""
     h = hashlib.sha1()

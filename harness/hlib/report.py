@@ -276,7 +276,8 @@ def save_all(results_dir, res):
     meta = {
         k: v
         for k, v in res.items()
-        if k in ("machine", "started", "duration_s", "command", "capacity_best")
+        if k
+        in ("machine", "started", "duration_s", "command", "capacity_best", "addon")
     }
     with open(os.path.join(results_dir, "summary.json"), "w") as f:
         json.dump(meta, f, indent=1, default=str)
