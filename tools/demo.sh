@@ -27,7 +27,7 @@ serve)
         odoo_run -d "$db" -i pos_longpolling --stop-after-init --log-level=warn \
             --http-port="$(free_port)"
     fi
-    odoo_run shell -d "$db" --log-level=warn --http-port="$(free_port)" <<'PY'
+    odoo_shell -d "$db" --log-level=warn --http-port="$(free_port)" <<'PY'
 config = env.ref("point_of_sale.pos_config_main")
 if not config.current_session_id:
     config.with_user(env.ref("base.user_admin")).open_session_cb(check_coa=False)
@@ -48,7 +48,7 @@ TXT
 send)
     channel=${2:?usage: $0 send CHANNEL JSON}
     data=${3:?usage: $0 send CHANNEL JSON}
-    CHANNEL=$channel DATA=$data odoo_run shell -d "$db" --log-level=warn \
+    CHANNEL=$channel DATA=$data odoo_shell -d "$db" --log-level=warn \
         --http-port="$(free_port)" <<'PY'
 import json, os
 env["pos.config"].send_to_all_poses(os.environ["CHANNEL"], json.loads(os.environ["DATA"]))

@@ -37,6 +37,11 @@ odoo_run() {
     "${odoo[@]}" --addons-path="$addons_path" --data-dir="$data_dir" --no-database-list "$@"
 }
 
+# odoo_shell ARGS...: Odoo's shell (a subcommand comes before the options).
+odoo_shell() {
+    "${odoo[@]}" shell --addons-path="$addons_path" --data-dir="$data_dir" --no-database-list "$@"
+}
+
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
