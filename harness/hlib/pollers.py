@@ -247,7 +247,7 @@ class Fleet:
         silence=60.0,
         pong_timeout=10.0,
         retry_delay=2.0,
-        retry_max=30.0,
+        retry_max=8.0,
         poll_timeout=65.0,
         ping=True,
         raw_prefix="lp_raw_",
