@@ -16,15 +16,12 @@ class PosLongpollingController(BusController):
     def _poll(self, dbname, channels, last, options):
         """Only users who may use a POS listen to its channels. In the
         gevent process, polls of POS channels only are read in batches."""
-        if not any(parse_pos_channel(channel) for channel in channels):
+        parsed = [parse_pos_channel(channel) for channel in channels]
+        if not any(parsed):
             return super()._poll(dbname, channels, last, options)
         try:
             request.env["pos.config"]._check_longpolling_channels(channels)
-            if (
-                odoo.evented
-                and not options.get("peek")
-                and all(parse_pos_channel(channel) for channel in channels)
-            ):
+            if odoo.evented and not options.get("peek") and all(parsed):
                 # As Odoo's poll: no cursor held while waiting.
                 request.cr.close()
                 request._cr = None
