@@ -1,1 +1,1 @@
-from . import connection_pool, pos_config
+from . import bus_listener, connection_pool, db_outage, pos_config

@@ -1,6 +1,8 @@
 from . import (
+    test_bus_listener,
     test_channels,
     test_connection_pool,
+    test_db_outage,
     test_dispatch,
     test_send,
     test_update_route,

@@ -1,0 +1,81 @@
+"""Odoo's bus listener, made to survive a large fleet and a database restart.
+
+``ImDispatch.loop`` (gevent process) waits for PostgreSQL's NOTIFY with
+``select.select``, retries 50 s after losing its connection and, meanwhile,
+misses every NOTIFY. Three changes, through the names the bus module uses:
+
+* ``select``: gevent runs ``select.select`` first as the system call, which
+  raises "filedescriptor out of range" for a descriptor above 1023, as the
+  listener gets when it (re)connects while about a thousand POSes are
+  connected; it then fails every 50 s and no poll is ever woken. The wait for
+  the listener's one connection goes through gevent's hub instead.
+* ``time``: the listener retries after ``RETRY`` seconds, not 50.
+* When the listener waits on a new connection after losing one, every
+  waiting poll is woken once to read what it may have missed.
+"""
+import select
+import socket
+import time
+
+import odoo
+
+from odoo.addons.bus.models import bus
+
+RETRY = 5
+
+
+class HubSelect:
+    """Stands for the ``select`` module in ``odoo.addons.bus.models.bus``."""
+
+    def __init__(self, on_reconnect=None):
+        self.on_reconnect = on_reconnect
+        self.connection = None
+
+    def __getattr__(self, name):
+        return getattr(select, name)
+
+    def select(self, rlist, wlist, xlist, timeout=None):
+        if wlist or xlist or len(rlist) != 1:
+            return select.select(rlist, wlist, xlist, timeout)
+        (conn,) = rlist
+        if conn is not self.connection:
+            reconnected = self.connection is not None
+            self.connection = conn
+            if reconnected and self.on_reconnect:
+                self.on_reconnect()
+        from gevent.socket import wait_read  # pylint: disable=import-outside-toplevel
+
+        try:
+            wait_read(conn if isinstance(conn, int) else conn.fileno(), timeout)
+        except socket.timeout:
+            return [], [], []
+        return list(rlist), [], []
+
+
+class RetryClock:
+    """Stands for the ``time`` module in ``odoo.addons.bus.models.bus``."""
+
+    def __getattr__(self, name):
+        return getattr(time, name)
+
+    @staticmethod
+    def delay(seconds):
+        return min(seconds, RETRY)
+
+    def sleep(self, seconds):
+        time.sleep(self.delay(seconds))
+
+
+def _wake_waiting_polls():
+    if bus.dispatch:
+        bus.dispatch.wakeup_workers()
+
+
+def install(module=bus):
+    if not isinstance(module.select, HubSelect):
+        module.select = HubSelect(on_reconnect=_wake_waiting_polls)
+        module.time = RetryClock()
+
+
+if odoo.evented:
+    install()

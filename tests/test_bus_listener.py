@@ -1,0 +1,61 @@
+import os
+import select
+import time
+
+from odoo.tests import tagged
+from odoo.tests.common import BaseCase
+
+from ..models import bus_listener
+from ..models.bus_listener import HubSelect, RetryClock
+
+HIGH_FD = 1500
+
+
+@tagged("post_install", "-at_install")
+class TestBusListener(BaseCase):
+    """The bus listener's wait, retry and reconnection (gevent process)."""
+
+    def setUp(self):
+        super().setUp()
+        read, write = os.pipe()
+        self.addCleanup(os.close, write)
+        try:
+            self.read = os.dup2(read, HIGH_FD)
+        finally:
+            os.close(read)
+        self.addCleanup(os.close, self.read)
+        self.write = write
+        self.reconnects = []
+        self.hub_select = HubSelect(on_reconnect=lambda: self.reconnects.append(1))
+
+    def test_select_itself_fails_above_1023(self):
+        with self.assertRaisesRegex(ValueError, "out of range"):
+            select.select([self.read], [], [], 0)
+
+    def test_nothing_to_read_times_out(self):
+        self.assertEqual(self.hub_select.select([self.read], [], [], 0.01), ([], [], []))
+
+    def test_a_notification_wakes_it(self):
+        os.write(self.write, b"x")
+        self.assertEqual(
+            self.hub_select.select([self.read], [], [], 5), ([self.read], [], [])
+        )
+
+    def test_other_calls_go_to_select(self):
+        self.assertIs(self.hub_select.error, select.error)
+        with self.assertRaisesRegex(ValueError, "out of range"):
+            self.hub_select.select([self.read, self.write], [], [], 0)
+
+    def test_a_new_connection_wakes_waiting_polls_once(self):
+        self.hub_select.select([self.read], [], [], 0)
+        self.hub_select.select([self.read], [], [], 0)
+        self.assertEqual(self.reconnects, [], "first connection: nothing missed")
+        self.hub_select.select([self.write], [], [], 0)
+        self.hub_select.select([self.write], [], [], 0)
+        self.assertEqual(self.reconnects, [1])
+
+    def test_retry_sooner(self):
+        clock = RetryClock()
+        self.assertIs(clock.time, time.time)
+        self.assertEqual(clock.delay(50), bus_listener.RETRY)
+        self.assertEqual(clock.delay(0.5), 0.5)
