@@ -10,6 +10,7 @@ Odoo's own path.
 """
 import json
 import threading
+import time
 from collections import defaultdict
 
 import odoo
@@ -21,6 +22,7 @@ from odoo.addons.bus.models.bus import (
     dispatch,
     hashable,
     json_dump,
+    stop_event,
 )
 
 
@@ -127,24 +129,29 @@ class BatchReader:
 reader = BatchReader()
 
 
-def poll(dbname, channels, last, timeout=TIMEOUT):
+def poll(dbname, channels, last, timeout=TIMEOUT, dispatcher=dispatch, batch=reader):
     """Odoo's long poll, for POS channels: wait for a NOTIFY on one of
-    ``channels`` (or ``timeout``), read through the batch reader."""
-    if not dispatch.started:
-        dispatch.start()
+    ``channels`` (or ``timeout``), read through the batch reader. A wake-up
+    with nothing to read (all polls are woken when the bus listener
+    reconnects) waits again instead of making the POS poll again."""
+    if not dispatcher.started:
+        dispatcher.start()
     keys = [hashable(channel_with_db(dbname, channel)) for channel in channels]
-    event = dispatch.Event()
-    # Listen before the first read, so a NOTIFY during it is not missed.
-    for key in keys:
-        dispatch.channels.setdefault(key, set()).add(event)
-    try:
-        notifications = reader.fetch(dbname, channels, last)
-        if not notifications:
-            event.wait(timeout=timeout)
-            notifications = reader.fetch(dbname, channels, last)
-    finally:
+    deadline = time.monotonic() + timeout
+    while True:
+        event = dispatcher.Event()
+        # Listen before reading, so a NOTIFY during the read is not missed.
         for key in keys:
-            events = dispatch.channels.get(key)
-            if events:
-                events.discard(event)
-    return notifications
+            dispatcher.channels.setdefault(key, set()).add(event)
+        try:
+            notifications = batch.fetch(dbname, channels, last)
+            remaining = deadline - time.monotonic()
+            if notifications or remaining <= 0 or stop_event.is_set():
+                return notifications
+            if not event.wait(timeout=remaining):
+                return batch.fetch(dbname, channels, last)
+        finally:
+            for key in keys:
+                events = dispatcher.channels.get(key)
+                if events:
+                    events.discard(event)

@@ -1,6 +1,9 @@
-from odoo.tests import tagged
+import threading
 
-from ..models.pos_dispatch import BatchReader
+from odoo.tests import tagged
+from odoo.tests.common import BaseCase
+
+from ..models.pos_dispatch import BatchReader, poll
 from .common import PosLongpollingCase
 
 
@@ -71,3 +74,66 @@ class TestBatchReader(PosLongpollingCase):
         for request in requests:
             self.assertTrue(request.done.is_set())
             self.assertIsNotNone(request.error)
+
+
+class FakeDispatcher:
+    started = True
+    Event = threading.Event
+
+    def __init__(self):
+        self.channels = {}
+
+    def waiting(self):
+        return [e for events in list(self.channels.values()) for e in list(events)]
+
+
+class FakeReader:
+    """Answers reads in turn; ``fetched[k]`` is set once read k was answered."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.fetched = [threading.Event() for _answer in answers]
+        self.calls = 0
+
+    def fetch(self, dbname, channels, last):
+        answer = self.answers[self.calls] if self.calls < len(self.answers) else []
+        self.fetched[min(self.calls, len(self.fetched) - 1)].set()
+        self.calls += 1
+        return answer
+
+
+@tagged("post_install", "-at_install")
+class TestPoll(BaseCase):
+    """A POS poll returns what it read, waits while there is nothing."""
+
+    def poll(self, reader, timeout=30):
+        dispatcher = FakeDispatcher()
+        self.dispatcher = dispatcher
+        return poll("db", ["c"], 5, timeout, dispatcher=dispatcher, batch=reader)
+
+    def test_news_at_once(self):
+        reader = FakeReader([{"id": 6}])
+        self.assertEqual(self.poll(reader), [{"id": 6}])
+        self.assertEqual(reader.calls, 1)
+        self.assertEqual(self.dispatcher.waiting(), [])
+
+    def test_nothing_until_the_timeout(self):
+        reader = FakeReader([], [])
+        self.assertEqual(self.poll(reader, timeout=0.05), [])
+        self.assertEqual(reader.calls, 2, "read again at the timeout")
+
+    def test_a_wake_up_without_news_waits_again(self):
+        reader = FakeReader([], [], [{"id": 7}])
+
+        def wake_twice():
+            for fetched in reader.fetched[:2]:
+                fetched.wait(10)
+                for event in self.dispatcher.waiting():
+                    event.set()
+
+        waker = threading.Thread(target=wake_twice)
+        waker.start()
+        self.assertEqual(self.poll(reader), [{"id": 7}])
+        waker.join()
+        self.assertEqual(reader.calls, 3)
+        self.assertEqual(self.dispatcher.waiting(), [])
