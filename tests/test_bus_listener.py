@@ -33,7 +33,9 @@ class TestBusListener(BaseCase):
             select.select([self.read], [], [], 0)
 
     def test_nothing_to_read_times_out(self):
-        self.assertEqual(self.hub_select.select([self.read], [], [], 0.01), ([], [], []))
+        self.assertEqual(
+            self.hub_select.select([self.read], [], [], 0.01), ([], [], [])
+        )
 
     def test_a_notification_wakes_it(self):
         os.write(self.write, b"x")
