@@ -1,14 +1,15 @@
 """Odoo's bus listener, made to survive a large fleet and a database restart.
 
-``ImDispatch.loop`` (gevent process) waits for PostgreSQL's NOTIFY with
-``select.select``, retries 50 s after losing its connection and, meanwhile,
-misses every NOTIFY. Three changes, through the names the bus module uses:
+``ImDispatch.loop`` waits for PostgreSQL's NOTIFY with ``select.select``,
+retries 50 s after losing its connection and, meanwhile, misses every
+NOTIFY. Three changes, through the names the bus module uses:
 
-* ``select``: gevent runs ``select.select`` first as the system call, which
-  raises "filedescriptor out of range" for a descriptor above 1023, as the
-  listener gets when it (re)connects while about a thousand POSes are
-  connected; it then fails every 50 s and no poll is ever woken. The wait for
-  the listener's one connection goes through gevent's hub instead.
+* ``select`` (gevent process): gevent runs ``select.select`` first as the
+  system call, which raises "filedescriptor out of range" for a descriptor
+  above 1023, as the listener gets when it (re)connects while about a
+  thousand POSes are connected; it then fails every 50 s and no poll is ever
+  woken. The wait for the listener's one connection goes through gevent's
+  hub instead.
 * ``time``: the listener retries after ``RETRY`` seconds, not 50.
 * When the listener waits on a new connection after losing one, every
   waiting poll is woken once to read what it may have missed.
@@ -27,8 +28,9 @@ RETRY = 5
 class HubSelect:
     """Stands for the ``select`` module in ``odoo.addons.bus.models.bus``."""
 
-    def __init__(self, on_reconnect=None):
+    def __init__(self, on_reconnect=None, through_hub=True):
         self.on_reconnect = on_reconnect
+        self.through_hub = through_hub
         self.connection = None
 
     def __getattr__(self, name):
@@ -43,6 +45,8 @@ class HubSelect:
             self.connection = conn
             if reconnected and self.on_reconnect:
                 self.on_reconnect()
+        if not self.through_hub:
+            return select.select(rlist, wlist, xlist, timeout)
         from gevent.socket import wait_read  # pylint: disable=import-outside-toplevel
 
         try:
@@ -73,9 +77,8 @@ def _wake_waiting_polls():
 
 def install(module=bus):
     if not isinstance(module.select, HubSelect):
-        module.select = HubSelect(on_reconnect=_wake_waiting_polls)
+        module.select = HubSelect(_wake_waiting_polls, through_hub=odoo.evented)
         module.time = RetryClock()
 
 
-if odoo.evented:
-    install()
+install()

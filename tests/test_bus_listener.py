@@ -5,6 +5,8 @@ import time
 from odoo.tests import tagged
 from odoo.tests.common import BaseCase
 
+from odoo.addons.bus.models import bus
+
 from ..models import bus_listener
 from ..models.bus_listener import HubSelect, RetryClock
 
@@ -55,6 +57,15 @@ class TestBusListener(BaseCase):
         self.hub_select.select([self.write], [], [], 0)
         self.hub_select.select([self.write], [], [], 0)
         self.assertEqual(self.reconnects, [1])
+
+    def test_threaded_server_keeps_select(self):
+        hub_select = HubSelect(through_hub=False)
+        with self.assertRaisesRegex(ValueError, "out of range"):
+            hub_select.select([self.read], [], [], 0)
+
+    def test_installed_in_the_bus(self):
+        self.assertIsInstance(bus.select, HubSelect)
+        self.assertIsInstance(bus.time, RetryClock)
 
     def test_retry_sooner(self):
         clock = RetryClock()
