@@ -251,7 +251,7 @@ async def main_async(args, parts, c, ctx, res):
                 st.close(drop=not args.keep)
     threaded_latency = "latency" in parts and c["threaded_levels"]
     fault_parts = "faults" in parts or "browser" in parts
-    st = None
+    st, st_name = None, "threaded"
     try:
         if threaded_latency:
             with timed("setup threaded"):
@@ -270,6 +270,7 @@ async def main_async(args, parts, c, ctx, res):
             if st is not None:
                 st.mark("thr_faults")
             else:
+                st_name = "threaded (faults)"
                 with timed("setup threaded (faults)"):
                     st = sc.Stack(ctx, 0, "thr_faults")
                 log(
@@ -296,7 +297,7 @@ async def main_async(args, parts, c, ctx, res):
                     res["browser"] = await hb.standalone(ctx, st, browser)
     finally:
         if st is not None:
-            with timed("teardown threaded"):
+            with timed("teardown " + st_name):
                 st.close(drop=not args.keep)
 
 

@@ -152,6 +152,7 @@ BCAST_COLS = [
     "polls",
     "failed_polls",
     "fail_kinds",
+    "quiet_before",
 ]
 SOAK_COLS = [
     "mode",
@@ -261,7 +262,7 @@ def plot_broadcast(path, rows):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import ScalarFormatter
+    from matplotlib.ticker import MaxNLocator, ScalarFormatter
 
     fig, (lat_ax, fail_ax, cpu_ax) = plt.subplots(1, 3, figsize=(15, 4.6))
     for kind, color in (("addon", "tab:blue"), ("raw", "tab:gray")):
@@ -301,7 +302,10 @@ def plot_broadcast(path, rows):
         ax.legend(fontsize=7)
     lat_ax.set_yscale("log")
     lat_ax.yaxis.set_major_formatter(ScalarFormatter())
-    fail_ax.set_ylim(bottom=0)
+    most = max((r["failed_polls"] or 0 for r in rows), default=0)
+    top = max(1, most * 1.15)
+    fail_ax.set_ylim(-0.04 * top, top)  # markers at 0 stay whole
+    fail_ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     cpu_ax.set_ylim(bottom=0)
     fig.suptitle("Odoo 15 workers=2, one transaction per broadcast", fontsize=10)
     fig.tight_layout()

@@ -825,6 +825,13 @@ async def faults(
                 "send_errors": res["n_errors"],
                 "fault_s": round(t_back - t_fault, 1),
                 "recovered_s": r1(last_recv - t_back) if last_recv else None,
+                # only when everything arrived (else the last receipt may
+                # even precede the end of the fault)
+                "recovered": (
+                    "recovered %.1fs" % (last_recv - t_back)
+                    if last_recv and lost == 0
+                    else "not all delivered"
+                ),
                 "info": info,
                 "start": start,
                 "t_back": t_back,
@@ -931,7 +938,7 @@ async def faults(
                 "odoo killed+restarted: exactly once, in order",
                 r["exact"] == len(ids),
                 "%(exact)d/%(pollers)d pollers exact, lost %(lost)d dup %(duplicated)d disorder %(out_of_order)d, "
-                "%(sent_per_poller)d msgs each, recovered %(recovered_s)ss after restart%(waited)s"
+                "%(sent_per_poller)d msgs each, %(recovered)s after restart%(waited)s"
                 % r,
             )
             count_tbs("odoo killed+restarted")
@@ -961,8 +968,7 @@ async def faults(
                 "postgresql restarted: exactly once, in order",
                 r["exact"] == len(ids),
                 "%(exact)d/%(pollers)d pollers exact, lost %(lost)d dup %(duplicated)d disorder %(out_of_order)d, "
-                "recovered %(recovered_s)ss after restart, send errors %(send_errors)d%(waited)s"
-                % r
+                "%(recovered)s after restart, send errors %(send_errors)d%(waited)s" % r
                 + "; a ping while down got: %s" % r["info"].get("ping_while_down"),
             )
             count_tbs("postgresql restarted")
@@ -983,7 +989,7 @@ async def faults(
                 "unreachable %ds: exactly once, in order" % short_outage,
                 r["exact"] == len(ids),
                 "%(exact)d/%(pollers)d pollers exact, lost %(lost)d dup %(duplicated)d disorder %(out_of_order)d, "
-                "recovered %(recovered_s)ss after reconnect%(waited)s" % r,
+                "%(recovered)s after reconnect%(waited)s" % r,
             )
             count_tbs("unreachable %ds" % short_outage)
             logged_in = await session_check("unreachable %ds" % short_outage, r)
