@@ -42,21 +42,18 @@ def r1(x):
     return None if x is None else round(x, 1)
 
 
-def summarize_log(logpath, out, since=0, until=None):
-    """ERROR/WARNING/CRITICAL lines of an Odoo log (bytes since..until) by
-    message, with counts and the last line of the first traceback after
-    each: evidence that survives the temp dir. Messages about missing
-    filestore files (the harness's data dir has none of the template's) are
-    left out."""
+def summarize_log(logpath, out):
+    """ERROR/WARNING/CRITICAL lines of an Odoo log by message, with counts and
+    the last line of the first traceback after each: evidence that survives
+    the temp dir. Messages about missing filestore files (the harness's data
+    dir has none of the template's) are left out."""
     import collections
     import re
 
     counts, first_tb = collections.Counter(), {}
     pending = None
-    with open(logpath, "rb") as f:
-        f.seek(since)
-        text = f.read(-1 if until is None else until - since)
-        for line in text.decode(errors="replace").splitlines(keepends=True):
+    with open(logpath, errors="replace") as f:
+        for line in f:
             m = re.match(
                 r"\S+ \S+ \d+ (ERROR|WARNING|CRITICAL) (\S+) (\S+): (.*)", line
             )
@@ -114,11 +111,6 @@ class Stack:
         self.ids, self.other_ids = ids["ids"], ids["others"]
         self.cookie = hp.login(self.server.url, self.db)
         self.mode = "workers=%d" % workers if workers else "threaded"
-        self.log_parts = [(tag, 0)]
-
-    def mark(self, tag):
-        """What the log holds from now on is summarised as odoo_log_<tag>.txt."""
-        self.log_parts.append((tag, self.server.log_size()))
 
     def fleet(self, kind, ids, poll_url=None, http_url=None, **kw):
         start_last = self.side.call("bus_stats")["max_id"]
@@ -138,17 +130,13 @@ class Stack:
             self.side.close()
         finally:
             self.server.stop()
-            ends = [since for _, since in self.log_parts[1:]] + [None]
-            for (tag, since), until in zip(self.log_parts, ends):
-                try:
-                    summarize_log(
-                        self.server.logpath,
-                        os.path.join(self.ctx.results, "odoo_log_%s.txt" % tag),
-                        since,
-                        until,
-                    )
-                except Exception as e:  # noqa: BLE001
-                    log("log summary failed: %s" % e)
+            try:
+                summarize_log(
+                    self.server.logpath,
+                    os.path.join(self.ctx.results, "odoo_log_%s.txt" % self.tag),
+                )
+            except Exception as e:  # noqa: BLE001
+                log("log summary failed: %s" % e)
             if drop:
                 henv.drop_db(self.db)
 
@@ -345,7 +333,14 @@ BCAST_SEQ = 1000000  # above the seq values of the latency stream
 
 
 def cpu_s(proc):
-    t = proc.cpu_times()
+    """CPU seconds `proc` used so far; None once it is gone (the master
+    restarts a gevent process that died: its figures are lost, not wrong)."""
+    import psutil
+
+    try:
+        t = proc.cpu_times()
+    except psutil.NoSuchProcess:
+        return None
     return t.user + t.system
 
 
@@ -365,7 +360,10 @@ async def until_quiet(proc, share=0.2, step=0.5, steps=2, timeout=15.0):
     while calm < steps and time.time() < deadline:
         c0 = cpu_s(proc)
         await asyncio.sleep(step)
-        calm = calm + 1 if cpu_s(proc) - c0 < share * step else 0
+        c1 = cpu_s(proc)
+        if c0 is None or c1 is None:
+            return False
+        calm = calm + 1 if c1 - c0 < share * step else 0
     return calm >= steps
 
 
@@ -417,10 +415,14 @@ async def broadcast(st, fleet, kind, ids, rounds=3, wait_max=30.0):
             except asyncio.TimeoutError:
                 pass
             use["window_s"].append(time.time() - t0)
-            use["gevent_cpu_s"].append(cpu_s(gevent) - g0)
+            g1 = cpu_s(gevent)
+            if g0 is not None and g1 is not None:
+                use["gevent_cpu_s"].append(g1 - g0)
             use["harness_cpu_s"].append(cpu_s(harness) - h0)
             use["busy_cpu_s"].append(busy_cpu_s() - b0)
             errors += res["n_errors"]
+            if not res["rows"]:
+                break  # never committed: the rounds counted stay 0..k-1
             for _, t_pre, t_commit in res["rows"]:
                 commits[seq] = t_commit
                 send_ms.append((t_commit - t_pre) * 1000.0)
