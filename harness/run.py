@@ -8,8 +8,10 @@ See harness/README.rst.
 """
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
+import signal
 import sys
 import time
 import traceback
@@ -19,7 +21,42 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hlib import env as henv  # noqa: E402
 from hlib.env import log  # noqa: E402
 
-PARTS = ("latency", "fanout", "idle", "capacity", "soak", "faults", "browser")
+PARTS = (
+    "latency",
+    "broadcast",
+    "fanout",
+    "idle",
+    "capacity",
+    "soak",
+    "faults",
+    "browser",
+)
+
+# The settings of the parts: (default, --long, --quick); None = the default.
+SETTINGS = {
+    "levels": ([1, 50, 200, 1000], None, [1, 20]),  # latency and broadcast
+    "threaded_levels": ([1, 50], [1, 50, 200, 1000], [1, 20]),
+    "rate": (20.0, None, None),
+    "lat_seconds": (8.0, 30.0, 4.0),
+    "bc_rounds": (3, None, 2),
+    "fan_sizes": ([10, 100, 1000], None, [10, 100]),
+    "idle_pollers": (50, None, 10),
+    "idle_seconds": (60.0, 600.0, 60.0),
+    # steps that are latency points of the same length are not measured again
+    "cap_steps": (
+        [200, 1000, 1200],
+        [50, 100, 200, 400, 700, 1000, 1500, 2000, 2500, 3000],
+        [50, 100],
+    ),
+    "cap_seconds": (8.0, 15.0, 4.0),
+    "soak_pollers": (200, None, 20),
+    "soak_seconds": (45.0, 600.0, 15.0),
+    "soak_raw": (False, True, None),
+    "fault_pollers": (20, None, 5),
+    "short_outage": (30.0, None, 10.0),
+    "long_outage": (105.0, 115.0, 105.0),
+    "browser_pages": (2, None, 1),
+}
 
 
 def parse():
@@ -81,53 +118,16 @@ def plan(args):
             "unknown part(s): %s (choose among %s)" % (",".join(bad), ",".join(PARTS))
         )
     parts = [p for p in only if p not in args.skip.split(",")]
-    c = dict(
-        levels=[1, 50, 200, 1000],
-        threaded_levels=[1, 50],
-        rate=20.0,
-        lat_seconds=8.0,
-        fan_sizes=[10, 100, 1000],
-        idle_pollers=50,
-        idle_seconds=120.0,
-        cap_steps=[400, 700, 1200],
-        cap_seconds=8.0,
-        soak_pollers=200,
-        soak_seconds=45.0,
-        soak_raw=False,
-        fault_pollers=20,
-        short_outage=30.0,
-        long_outage=115.0,
-        browser_pages=2,
-    )
-    if args.long:
-        c.update(
-            threaded_levels=[1, 50, 200, 1000],
-            lat_seconds=30.0,
-            idle_seconds=600.0,
-            soak_seconds=600.0,
-            soak_raw=True,
-            cap_seconds=15.0,
-            cap_steps=[50, 100, 200, 400, 700, 1000, 1500, 2000, 2500, 3000],
-        )
-        if args.max_pos == 1200:
-            args.max_pos = 3000
-    if args.quick:
-        c.update(
-            levels=[1, 20],
-            threaded_levels=[1, 20],
-            lat_seconds=4.0,
-            fan_sizes=[10, 100],
-            idle_pollers=10,
-            idle_seconds=65.0,
-            cap_steps=[50, 100],
-            cap_seconds=4.0,
-            soak_pollers=20,
-            soak_seconds=15.0,
-            fault_pollers=5,
-            short_outage=10.0,
-            long_outage=105.0,
-            browser_pages=1,
-        )
+    c = {}
+    for key, (default, long_, quick) in SETTINGS.items():
+        # --quick wins over --long (both may be given)
+        c[key] = default
+        if args.long and long_ is not None:
+            c[key] = long_
+        if args.quick and quick is not None:
+            c[key] = quick
+    if args.long and args.max_pos == 1200:
+        args.max_pos = 3000
     if args.soak_raw:
         c["soak_raw"] = True
     if args.levels:
@@ -141,42 +141,100 @@ class Ctx:
     pass
 
 
+class Timer:
+    """Wall-clock seconds per part (and per server set-up), in run order."""
+
+    def __init__(self, res):
+        self.durations = res.setdefault("durations_s", {})
+
+    @contextlib.contextmanager
+    def __call__(self, name):
+        t0 = time.time()
+        try:
+            yield
+        finally:
+            took = time.time() - t0
+            self.durations[name] = round(self.durations.get(name, 0) + took, 1)
+            log("part %s: %.0f s" % (name, took))
+
+
 async def main_async(args, parts, c, ctx, res):
     from hlib import scenarios as sc
 
+    timed = Timer(res)
     need_workers = any(
-        p in parts for p in ("latency", "fanout", "idle", "capacity", "soak")
+        p in parts
+        for p in ("latency", "broadcast", "fanout", "idle", "capacity", "soak")
     )
-    need_threaded = any(p in parts for p in ("latency", "faults", "browser"))
     if need_workers:
-        st = sc.Stack(ctx, 2, "w2")
+        with timed("setup workers=2"):
+            st = sc.Stack(ctx, 2, "w2")
         try:
             log(
                 "server workers=2: http %d, gevent %d, db %s"
                 % (st.server.http_port, st.server.lp_port, st.db)
             )
-            if "latency" in parts:
-                res["latency"] += await sc.latency(
-                    ctx, st, c["levels"], c["rate"], c["lat_seconds"]
-                )
-            if "fanout" in parts:
-                res["send_all"] = await sc.send_all_cost(ctx, st, c["fan_sizes"])
-            if "idle" in parts:
-                res["idle"] = await sc.idle_cost(
-                    ctx, st, c["idle_pollers"], c["idle_seconds"]
-                )
-            if "capacity" in parts:
-                res["capacity"], res["capacity_best"] = await sc.capacity(
-                    ctx, st, c["cap_steps"], c["rate"], c["cap_seconds"]
-                )
-            if "soak" in parts:
-                res["soak"] = await sc.soak(
-                    ctx, st, c["soak_pollers"], c["soak_seconds"]
-                )
-                if c["soak_raw"]:
-                    res["soak"] += await sc.soak(
-                        ctx, st, c["soak_pollers"], c["soak_seconds"], kind="raw"
+            if "latency" in parts or "broadcast" in parts:
+                # the broadcast rounds go to the latency fleets once settled
+                bcast = [] if "broadcast" in parts else None
+                name = "latency workers=2" if "latency" in parts else "broadcast"
+                with timed(name):
+                    res["latency"] += await sc.latency(
+                        ctx,
+                        st,
+                        c["levels"],
+                        c["rate"],
+                        c["lat_seconds"],
+                        stream="latency" in parts,
+                        bcast=bcast,
+                        bc_rounds=c["bc_rounds"],
                     )
+                if bcast is not None:
+                    res["broadcast"] = bcast
+                if bcast and name != "broadcast":
+                    spent = round(sum(r["part_s"] for r in bcast), 1)
+                    timed.durations[name] = round(timed.durations[name] - spent, 1)
+                    timed.durations["broadcast"] = spent
+                    log(
+                        "of which broadcast rounds %.0f s, latency %.0f s"
+                        % (spent, timed.durations[name])
+                    )
+            if "fanout" in parts:
+                with timed("fanout"):
+                    res["send_all"] = await sc.send_all_cost(ctx, st, c["fan_sizes"])
+            if "idle" in parts:
+                with timed("idle"):
+                    res["idle"] = await sc.idle_cost(
+                        ctx, st, c["idle_pollers"], c["idle_seconds"]
+                    )
+            if "capacity" in parts:
+                with timed("capacity"):
+                    measured = (
+                        [r for r in res["latency"] if r["kind"] == "addon"]
+                        if c["cap_seconds"] == c["lat_seconds"]
+                        else []
+                    )
+                    res["capacity"], res["capacity_best"] = await sc.capacity(
+                        ctx,
+                        st,
+                        c["cap_steps"],
+                        c["rate"],
+                        c["cap_seconds"],
+                        measured=measured,
+                    )
+            if "soak" in parts:
+                with timed("soak"):
+                    res["soak"] = await sc.soak(
+                        ctx, st, c["soak_pollers"], c["soak_seconds"]
+                    )
+                    if c["soak_raw"]:
+                        res["soak"] += await sc.soak(
+                            ctx,
+                            st,
+                            c["soak_pollers"],
+                            c["soak_seconds"],
+                            kind="raw",
+                        )
         finally:
             tb = st.server.tracebacks(henv.ADDON)
             res["workers_tracebacks"] = len(tb)
@@ -185,19 +243,27 @@ async def main_async(args, parts, c, ctx, res):
                     "workers server: %d traceback(s) mentioning %s, first:\n%s"
                     % (len(tb), henv.ADDON, tb[0])
                 )
-            st.close(drop=not args.keep)
-    if need_threaded and "latency" in parts:
-        st = sc.Stack(ctx, 0, "thr")
+            with timed("teardown workers=2"):
+                st.close(drop=not args.keep)
+    if "latency" in parts and c["threaded_levels"]:
+        with timed("setup threaded"):
+            st = sc.Stack(ctx, 0, "thr")
         try:
             log("server threaded: http %d, db %s" % (st.server.http_port, st.db))
-            res["latency"] += await sc.latency(
-                ctx, st, c["threaded_levels"], c["rate"], c["lat_seconds"]
-            )
+            with timed("latency threaded"):
+                res["latency"] += await sc.latency(
+                    ctx, st, c["threaded_levels"], c["rate"], c["lat_seconds"]
+                )
         finally:
-            st.close(drop=not args.keep)
-    if need_threaded and ("faults" in parts or "browser" in parts):
-        # a fresh server: a big fleet may leave the threaded one unusable
-        st = sc.Stack(ctx, 0, "thr_faults")
+            with timed("teardown threaded"):
+                st.close(drop=not args.keep)
+    if "faults" in parts or "browser" in parts:
+        # a fresh server: the latency fleets' polls linger on the threaded
+        # one (up to 50 s, same POS channels); the fault fleet's PONGs wake
+        # them all at once, each takes a connection, and the POS page's
+        # requests fail with PoolError
+        with timed("setup threaded (faults)"):
+            st = sc.Stack(ctx, 0, "thr_faults")
         try:
             log(
                 "server threaded (faults): http %d, db %s"
@@ -209,18 +275,21 @@ async def main_async(args, parts, c, ctx, res):
 
                 browser = hb.Browser(n_pages=c["browser_pages"])
             if "faults" in parts:
-                res["faults"] = await sc.faults(
-                    ctx,
-                    st,
-                    c["fault_pollers"],
-                    c["short_outage"],
-                    c["long_outage"],
-                    browser=browser,
-                )
+                with timed("faults" + ("+browser" if browser else "")):
+                    res["faults"] = await sc.faults(
+                        ctx,
+                        st,
+                        c["fault_pollers"],
+                        c["short_outage"],
+                        c["long_outage"],
+                        browser=browser,
+                    )
             elif browser:
-                res["browser"] = await hb.standalone(ctx, st, browser)
+                with timed("browser"):
+                    res["browser"] = await hb.standalone(ctx, st, browser)
         finally:
-            st.close(drop=not args.keep)
+            with timed("teardown threaded (faults)"):
+                st.close(drop=not args.keep)
 
 
 def main():
@@ -245,7 +314,9 @@ def main():
     ctx = Ctx()
     ctx.wd = henv.Workdir(odoo_bin, py)
     log("work dir %s" % ctx.wd.path)
+    t = time.time()
     ctx.template = henv.ensure_template(ctx.wd, args.max_pos)
+    res_template_s = round(time.time() - t, 1)
     ctx.results = args.results
     os.makedirs(args.results, exist_ok=True)
     for f in os.listdir(args.results):
@@ -265,10 +336,13 @@ def main():
             ),
         },
     }
+    res["durations_s"] = {"template": res_template_s}
     rc = 0
+    # SIGTERM as Ctrl-C: the servers and databases of the run are cleaned up
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         asyncio.run(main_async(args, parts, c, ctx, res))
-    except Exception:  # noqa: BLE001
+    except (Exception, KeyboardInterrupt):  # noqa: BLE001
         traceback.print_exc()
         rc = 1
     res["duration_s"] = round(time.time() - t0)

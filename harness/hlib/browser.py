@@ -9,6 +9,8 @@ import time
 
 from . import env as henv
 from .env import log
+from .pollers import CLIENT
+from .report import check_row
 
 CLIENT_JS = os.path.join(henv.REPO, "static", "src", "js", "channel_bus.js")
 
@@ -56,7 +58,7 @@ def chromium_path():
 
 
 class Browser:
-    def __init__(self, n_pages=2, pong_timeout=10.0):
+    def __init__(self, n_pages=2, pong_timeout=CLIENT["pong_timeout"]):
         self.n_pages = n_pages
         self.pong_timeout = pong_timeout
         self.available = False
@@ -260,49 +262,19 @@ class Browser:
                 await pw.stop()
 
 
-async def standalone(ctx, st, browser):
-    """Chromium checks without faults: POS loads, turns green, gets messages."""
-    if not browser.available:
-        return [
-            {
-                "check": "real POS in Chromium",
-                "result": "SKIP",
-                "detail": browser.why_not,
-            }
-        ]
-    try:
-        return await _standalone(st, browser)
-    finally:
-        await browser.close()
-
-
-async def _standalone(st, browser):
-    rows = []
-    await browser.open(st.server.url, st)
-    if not browser.available:
-        return [
-            {
-                "check": "real POS in Chromium",
-                "result": "FAIL" if browser.why_not.startswith("FAIL") else "SKIP",
-                "detail": browser.why_not,
-            }
-        ]
+async def after_loading(browser, side, green="real POS turns green after loading"):
+    """The checks of freshly loaded pages: green, then 5 messages each
+    exactly once, in order."""
     g = await browser.wait_green(
         since=browser.t_loaded, timeout=browser.pong_timeout + 20, what="after loading"
     )
-    rows.append(
-        {
-            "check": "real POS turns green",
-            "result": "PASS" if all(s is not None for s in g["times"]) else "FAIL",
-            "detail": g["detail"],
-        }
-    )
-    d = await browser.delivery(st.side)
-    rows.append(
-        {
-            "check": "real POS gets messages exactly once, in order",
-            "result": "PASS" if all(ok for _, ok, _, _ in d) else "FAIL",
-            "detail": "; ".join(
+    d = await browser.delivery(side)
+    return [
+        check_row(green, all(t is not None for t in g["times"]), g["detail"]),
+        check_row(
+            "real POS gets messages exactly once, in order",
+            all(ok for _, ok, _, _ in d),
+            "; ".join(
                 "POS %d: %s, latency %s ms"
                 % (
                     cid,
@@ -311,14 +283,30 @@ async def _standalone(st, browser):
                 )
                 for cid, ok, mids, lat in d
             ),
-        }
-    )
-    if browser.console_errors:
-        rows.append(
-            {
-                "check": "no page errors",
-                "result": "FAIL",
-                "detail": " | ".join(browser.console_errors[:3]),
-            }
-        )
-    return rows
+        ),
+    ]
+
+
+async def standalone(ctx, st, browser):
+    """Chromium checks without faults: POS loads, turns green, gets messages."""
+    if not browser.available:
+        return [check_row("real POS in Chromium", None, browser.why_not)]
+    try:
+        await browser.open(st.server.url, st)
+        if not browser.available:
+            failed = browser.why_not.startswith("FAIL")
+            return [
+                check_row(
+                    "real POS in Chromium", False if failed else None, browser.why_not
+                )
+            ]
+        rows = await after_loading(browser, st.side, green="real POS turns green")
+        if browser.console_errors:
+            rows.append(
+                check_row(
+                    "no page errors", False, " | ".join(browser.console_errors[:3])
+                )
+            )
+        return rows
+    finally:
+        await browser.close()

@@ -285,7 +285,7 @@ class Server:
     def poll_url(self):
         return "http://127.0.0.1:%d" % self.lp_port
 
-    def start(self, timeout=180):
+    def start(self, timeout=180, wait=True):
         opts = dict(
             http_port=self.http_port,
             longpolling_port=self.lp_port if self.workers else free_port(),
@@ -303,7 +303,8 @@ class Server:
             start_new_session=True,
             env=env,
         )
-        self.wait_ready(timeout)
+        if wait:
+            self.wait_ready(timeout)
         return self
 
     def wait_ready(self, timeout=180):

@@ -117,13 +117,15 @@ class Notifies:
                 dsn[key] = cfg[opt]
         return dsn
 
-    def drain(self, wait=0.3):
+    def drain(self, wait=0.3, quiet=0.25):
+        """Count the NOTIFYs until none came for `quiet` s (at most `wait` s):
+        the bus sends them at commit, before the sender's call returns."""
         import select
 
         n, channels = 0, 0
         deadline = time.time() + wait
         while True:
-            left = deadline - time.time()
+            left = min(deadline - time.time(), quiet)
             if left <= 0:
                 break
             if select.select([self.conn], [], [], left) == ([], [], []):

@@ -6,34 +6,52 @@ Each poller long-polls its own channels and, like the POS client, PINGs
 """
 import asyncio
 import collections
+import functools
 import json
 import random
 import time
 import urllib.request
 
 import aiohttp
+from aiohttp.client_proto import ResponseHandler
 
 KEEPALIVE = False  # run.py --keepalive
+
+# The POS client's defaults (pos.config fields, channel_bus.js), in seconds.
+CLIENT = dict(
+    silence=60.0,  # PING after this long without a message
+    pong_timeout=10.0,  # offline when no PONG within this
+    retry_delay=2.0,  # first retry after a failed poll, doubling...
+    retry_max=8.0,  # ...up to this
+    poll_timeout=65.0,  # give up on a poll (Odoo answers after 50 s)
+)
+
+
+def rpc_body(params, rid=1):
+    return {"jsonrpc": "2.0", "method": "call", "id": rid, "params": params}
+
+
+def post_json(url, params, cookie=None, timeout=30):
+    """A JSON-RPC call with urllib: (HTTP status, body bytes, headers)."""
+    headers = {"Content-Type": "application/json"}
+    if cookie:
+        headers["Cookie"] = "session_id=" + cookie
+    req = urllib.request.Request(
+        url, data=json.dumps(rpc_body(params)).encode(), headers=headers
+    )
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return r.status, r.read(), r.headers
 
 
 def login(http_url, db, login="admin", password="admin", timeout=60):
     """Return the session_id cookie of a logged-in user."""
-    body = json.dumps(
-        {
-            "jsonrpc": "2.0",
-            "method": "call",
-            "id": 1,
-            "params": {"db": db, "login": login, "password": password},
-        }
-    ).encode()
-    req = urllib.request.Request(
+    _, raw, headers = post_json(
         http_url + "/web/session/authenticate",
-        data=body,
-        headers={"Content-Type": "application/json"},
+        {"db": db, "login": login, "password": password},
+        timeout=timeout,
     )
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        data = json.loads(r.read())
-        cookies = r.headers.get_all("Set-Cookie") or []
+    data = json.loads(raw)
+    cookies = headers.get_all("Set-Cookie") or []
     if data.get("error") or not (data.get("result") or {}).get("uid"):
         raise RuntimeError("login failed: %s" % (data.get("error") or data)[:500])
     for c in cookies:
@@ -44,17 +62,11 @@ def login(http_url, db, login="admin", password="admin", timeout=60):
 
 def session_uid(http_url, cookie, timeout=30):
     """uid of the session behind `cookie` (None: logged out)."""
-    body = json.dumps(
-        {"jsonrpc": "2.0", "method": "call", "id": 1, "params": {}}
-    ).encode()
-    req = urllib.request.Request(
-        http_url + "/web/session/get_session_info",
-        data=body,
-        headers={"Content-Type": "application/json", "Cookie": "session_id=" + cookie},
-    )
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            data = json.loads(r.read())
+        _, raw, _ = post_json(
+            http_url + "/web/session/get_session_info", {}, cookie, timeout
+        )
+        data = json.loads(raw)
     except Exception:  # noqa: BLE001
         return None
     return (data.get("result") or {}).get("uid")
@@ -62,24 +74,53 @@ def session_uid(http_url, cookie, timeout=30):
 
 def ping(http_url, cookie, db, pos_id, timeout=30):
     """One PING on /pos_longpolling/update; returns what came back, as text."""
-    body = json.dumps(
-        {
-            "jsonrpc": "2.0",
-            "method": "call",
-            "id": 1,
-            "params": {"pos_id": pos_id, "message": "PING", "db_name": db},
-        }
-    ).encode()
-    req = urllib.request.Request(
-        http_url + "/pos_longpolling/update",
-        data=body,
-        headers={"Content-Type": "application/json", "Cookie": "session_id=" + cookie},
-    )
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return "HTTP %d %s" % (r.status, r.read()[:150].decode(errors="replace"))
+        status, raw, _ = post_json(
+            http_url + "/pos_longpolling/update",
+            {"pos_id": pos_id, "message": "PING", "db_name": db},
+            cookie,
+            timeout,
+        )
+        return "HTTP %d %s" % (status, raw[:150].decode(errors="replace"))
     except Exception as e:  # noqa: BLE001
         return "%s: %s" % (type(e).__name__, str(e)[:150])
+
+
+class StampingHandler(ResponseHandler):
+    """aiohttp's protocol, noting when bytes last arrived: the loop calls
+    data_received as soon as the socket is read, before the task awaiting
+    the body runs (with 1,000 answers at once that task may run much later)."""
+
+    t_data = None
+
+    def data_received(self, data):
+        self.t_data = time.time()
+        super().data_received(data)
+
+
+class StampedResponse(aiohttp.ClientResponse):
+    """Keeps the connection's protocol: aiohttp lets the connection go as
+    soon as the body is complete, often before the caller sees it."""
+
+    stamp = None
+
+    async def start(self, connection):
+        self.stamp = connection.protocol
+        return await super().start(connection)
+
+
+def stamping_connector(**kw):
+    """A TCPConnector whose connections are StampingHandlers (a private
+    attribute of aiohttp: without it receipts are the task's time)."""
+    conn = aiohttp.TCPConnector(**kw)
+    if callable(getattr(conn, "_factory", None)):
+        conn._factory = functools.partial(
+            StampingHandler, loop=asyncio.get_running_loop()
+        )
+        conn.stamping = True
+    else:
+        conn.stamping = False
+    return conn
 
 
 def pos_channel(db, name, pos_id):
@@ -128,12 +169,9 @@ class Poller:
         rid = 0
         while not f.stopping:
             rid += 1
-            body = {
-                "jsonrpc": "2.0",
-                "method": "call",
-                "id": rid,
-                "params": {"channels": self.channels, "last": self.last, "options": {}},
-            }
+            body = rpc_body(
+                {"channels": self.channels, "last": self.last, "options": {}}, rid
+            )
             f.stats.polls += 1
             try:
                 req = f.session.post(
@@ -145,7 +183,10 @@ class Poller:
                 self.first_poll_sent.set()
                 async with req as r:
                     raw = await r.read()
-                t = time.time()
+                t_task = time.time()
+                # receipt = when the last bytes reached the socket (see
+                # StampedResponse), not when this task got to run
+                t = getattr(r.stamp, "t_data", None) or t_task
                 if r.status != 200:
                     raise RuntimeError("HTTP %d" % r.status)
                 data = json.loads(raw)
@@ -154,6 +195,8 @@ class Poller:
                         "error"
                     ].get("message")
                     raise RuntimeError("rpc:%s" % err)
+                if data.get("result"):
+                    f.lags.append((t, t_task - t))
                 f.stats.poll_ok += 1
                 for n in data.get("result") or []:
                     self.last = max(self.last, n["id"])
@@ -202,12 +245,7 @@ class Poller:
                 continue
             self.pong_waiting = asyncio.Event()
             f.stats.pings += 1
-            body = {
-                "jsonrpc": "2.0",
-                "method": "call",
-                "id": 1,
-                "params": {"pos_id": self.pos_id, "message": "PING", "db_name": f.db},
-            }
+            body = rpc_body({"pos_id": self.pos_id, "message": "PING", "db_name": f.db})
             try:
                 async with f.session.post(
                     f.http_url + "/pos_longpolling/update",
@@ -244,14 +282,10 @@ class Fleet:
         ids,
         names=("lat",),
         start_last=0,
-        silence=60.0,
-        pong_timeout=10.0,
-        retry_delay=2.0,
-        retry_max=8.0,
-        poll_timeout=65.0,
         ping=True,
         raw_prefix="lp_raw_",
         keepalive=None,
+        **client,
     ):
         self.poll_url, self.http_url, self.db, self.cookie = (
             poll_url,
@@ -261,18 +295,18 @@ class Fleet:
         )
         self.kind, self.ids, self.names = kind, list(ids), list(names)
         self.start_last = start_last
-        self.silence, self.pong_timeout, self.retry_delay = (
-            silence,
-            pong_timeout,
-            retry_delay,
-        )
-        self.retry_max = retry_max
-        self.poll_timeout = poll_timeout
+        unknown = set(client) - set(CLIENT)
+        if unknown:
+            raise TypeError("Fleet: unknown option(s) %s" % ", ".join(sorted(unknown)))
+        for key, default in CLIENT.items():
+            setattr(self, key, client.get(key, default))
         self.ping = ping and kind == "addon"
         self.raw_prefix = raw_prefix
         self.keepalive = KEEPALIVE if keepalive is None else keepalive
         self.stats = Stats()
         self.fail_log = []
+        self.lags = []  # (t_recv, seconds until the poller's task ran)
+        self.stamping = None
         self.stopping = False
         self.tasks = []
         self.pollers = []
@@ -294,11 +328,14 @@ class Fleet:
         # a reverse proxy speaking HTTP/1.0 to Odoo (nginx's default). With
         # keep-alive, gevent's pywsgi sends headers and body in two send()s
         # and the second waits for the client's delayed ACK (~40 ms).
-        conn = aiohttp.TCPConnector(
+        conn = stamping_connector(
             limit=0, ttl_dns_cache=None, force_close=not self.keepalive
         )
+        self.stamping = conn.stamping
         self.session = aiohttp.ClientSession(
-            connector=conn, cookie_jar=aiohttp.DummyCookieJar()
+            connector=conn,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            response_class=StampedResponse,
         )
         n = len(self.ids)
         for i, pid in enumerate(self.ids):

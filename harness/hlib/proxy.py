@@ -48,6 +48,10 @@ class TcpProxy:
         self.writers.update((writer, uw))
         try:
             await asyncio.gather(self._pipe(reader, uw), self._pipe(ur, writer))
+        except asyncio.CancelledError:
+            # the run is ending; a cancelled handler makes Python 3.11's
+            # streams log a CancelledError traceback per connection
+            pass
         finally:
             self.writers.discard(writer)
             self.writers.discard(uw)

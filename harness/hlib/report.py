@@ -4,10 +4,24 @@ import json
 import os
 
 
+def check_row(check, ok, detail):
+    """A row of the checks tables: ok True/False/None = PASS/FAIL/SKIP."""
+    result = "PASS" if ok else ("SKIP" if ok is None else "FAIL")
+    return {"check": check, "result": result, "detail": detail}
+
+
 def table(title, rows, cols):
     if not rows:
         return "%s: (no rows)\n" % title
-    widths = [max(len(c), *(len(fmt(r.get(c))) for r in rows)) for c in cols]
+
+    def cell(r, c):
+        v = r.get(c)
+        # CPU seconds of one broadcast to one POS are milliseconds
+        if c.endswith("_cpu_s") and isinstance(v, float):
+            return "%.3f" % v
+        return fmt(v)
+
+    widths = [max(len(c), *(len(cell(r, c)) for r in rows)) for c in cols]
     out = [
         "",
         title,
@@ -15,7 +29,7 @@ def table(title, rows, cols):
         "  ".join("-" * w for w in widths),
     ]
     for r in rows:
-        out.append("  ".join(fmt(r.get(c)).ljust(w) for c, w in zip(cols, widths)))
+        out.append("  ".join(cell(r, c).ljust(w) for c, w in zip(cols, widths)))
     return "\n".join(out) + "\n"
 
 
@@ -42,11 +56,7 @@ def write_csv(path, rows, cols):
             )
 
 
-LAT_COLS = [
-    "mode",
-    "kind",
-    "pollers",
-    "rate",
+DELIVERY_COLS = [
     "sent",
     "received",
     "lost",
@@ -55,6 +65,13 @@ LAT_COLS = [
     "p95_ms",
     "p99_ms",
     "max_ms",
+]
+LAT_COLS = [
+    "mode",
+    "kind",
+    "pollers",
+    "rate",
+    *DELIVERY_COLS,
     "notify_ms_p50",
     "polls",
     "failed_polls",
@@ -118,6 +135,25 @@ CAP_COLS = [
     "connect_s",
     "failed_polls_connect",
     "under_limit",
+    "from_latency",
+]
+BCAST_COLS = [
+    "mode",
+    "kind",
+    "pollers",
+    "rounds",
+    *DELIVERY_COLS,
+    "late",
+    "send_ms",
+    "window_s",
+    "gevent_cpu_s",
+    "harness_cpu_s",
+    "busy_cpu_s",
+    "client_lag_p99_ms",
+    "polls",
+    "failed_polls",
+    "fail_kinds",
+    "quiet_before",
 ]
 SOAK_COLS = [
     "mode",
@@ -221,6 +257,63 @@ def plot(path, lat_rows, cap_rows=None):
     plt.close(fig)
 
 
+def plot_broadcast(path, rows):
+    """Latency (p50, p99) and failed polls of the broadcast against N."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator, ScalarFormatter
+
+    fig, (lat_ax, fail_ax, cpu_ax) = plt.subplots(1, 3, figsize=(15, 4.6))
+    for kind, color in (("addon", "tab:blue"), ("raw", "tab:gray")):
+        kr = sorted((r for r in rows if r["kind"] == kind), key=lambda r: r["pollers"])
+        if not kr:
+            continue
+        xs = [r["pollers"] for r in kr]
+        label = "pos_longpolling" if kind == "addon" else "raw bus._sendmany"
+        for key, style in (("p50_ms", "-o"), ("p99_ms", ":^")):
+            ys = [r[key] if r[key] is not None else float("nan") for r in kr]
+            lat_ax.plot(xs, ys, style, color=color, label="%s %s" % (label, key[:3]))
+        fail_ax.plot(
+            xs, [r["failed_polls"] for r in kr], "-o", color=color, label=label
+        )
+        for key, style, what in (
+            ("gevent_cpu_s", "-o", "Odoo gevent"),
+            ("harness_cpu_s", "--s", "harness pollers"),
+        ):
+            cpu_ax.plot(
+                xs,
+                [r[key] for r in kr],
+                style,
+                color=color,
+                label="%s: %s" % (label, what),
+            )
+    for ax, ylabel, title in (
+        (lat_ax, "latency, commit to receipt (ms)", "Delivery to all POSes"),
+        (fail_ax, "failed polls (all rounds)", "Failed polls"),
+        (cpu_ax, "CPU seconds per broadcast", "CPU, send to last receipt"),
+    ):
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.set_xlabel("connected POSes (pollers), each gets the message")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    lat_ax.set_yscale("log")
+    lat_ax.yaxis.set_major_formatter(ScalarFormatter())
+    most = max((r["failed_polls"] or 0 for r in rows), default=0)
+    top = max(1, most * 1.15)
+    fail_ax.set_ylim(-0.04 * top, top)  # markers at 0 stay whole
+    fail_ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    cpu_ax.set_ylim(bottom=0)
+    fig.suptitle("Odoo 15 workers=2, one transaction per broadcast", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def save_all(results_dir, res):
     os.makedirs(results_dir, exist_ok=True)
     text = []
@@ -242,6 +335,19 @@ def save_all(results_dir, res):
         write_csv(os.path.join(results_dir, "latency.csv"), lat, LAT_COLS)
         write_csv(os.path.join(results_dir, "latency_ratio.csv"), rat, RATIO_COLS)
         plot(os.path.join(results_dir, "latency.png"), lat)
+    if res.get("broadcast"):
+        text.append(
+            table(
+                "Broadcast: one message to all N POSes, commit -> receipt "
+                "(CPU seconds and window per round)",
+                res["broadcast"],
+                BCAST_COLS,
+            )
+        )
+        write_csv(
+            os.path.join(results_dir, "broadcast.csv"), res["broadcast"], BCAST_COLS
+        )
+        plot_broadcast(os.path.join(results_dir, "broadcast.png"), res["broadcast"])
     for key, title, cols, fname in (
         (
             "send_all",
@@ -273,12 +379,52 @@ def save_all(results_dir, res):
             "Most pollers one gevent worker held with p99 < 100 ms: %s\n"
             % res["capacity_best"]
         )
+    if res.get("durations_s"):
+        text.append(
+            table(
+                "Wall-clock seconds per part (total %s s)" % res.get("duration_s"),
+                [{"part": k, "seconds": v} for k, v in res["durations_s"].items()],
+                ["part", "seconds"],
+            )
+        )
     meta = {
         k: v
         for k, v in res.items()
         if k
-        in ("machine", "started", "duration_s", "command", "capacity_best", "addon")
+        in (
+            "machine",
+            "started",
+            "duration_s",
+            "durations_s",
+            "command",
+            "capacity_best",
+            "addon",
+        )
     }
+    if res.get("broadcast"):
+        meta["broadcast"] = [
+            {
+                k: r.get(k)
+                for k in (
+                    "kind",
+                    "pollers",
+                    "p50_ms",
+                    "p99_ms",
+                    "max_ms",
+                    "lost",
+                    "late",
+                    "duplicates",
+                    "failed_polls",
+                    "fail_kinds",
+                    "gevent_cpu_s",
+                    "harness_cpu_s",
+                    "busy_cpu_s",
+                    "window_s",
+                    "receipt",
+                )
+            }
+            for r in res["broadcast"]
+        ]
     with open(os.path.join(results_dir, "summary.json"), "w") as f:
         json.dump(meta, f, indent=1, default=str)
     out = "\n".join(text)
@@ -287,19 +433,39 @@ def save_all(results_dir, res):
     return out
 
 
-def replot(results_dir):
-    """Redraw latency.png from latency.csv (``python -m hlib.report DIR``)."""
+def read_csv(path, floats, ints):
+    """Rows of a results CSV, with the numbers the plots need as numbers."""
+
+    def num(kind, v):
+        return kind(v) if v not in (None, "", "None", "-") else None
+
     rows = []
-    with open(os.path.join(results_dir, "latency.csv")) as f:
+    with open(path) as f:
         for r in csv.DictReader(f):
             row = dict(r)
-            row["pollers"] = int(r["pollers"])
-            for key in ("p50_ms", "p95_ms", "p99_ms"):
-                row[key] = float(r[key]) if r[key] not in ("", "None") else None
-            for key in ("failed_polls", "failed_polls_connect"):
-                row[key] = int(r[key]) if r.get(key) not in (None, "", "None") else 0
+            row.update({k: num(float, r.get(k)) for k in floats})
+            row.update({k: num(int, r.get(k)) or 0 for k in ints})
             rows.append(row)
+    return rows
+
+
+def replot(results_dir):
+    """Redraw latency.png and broadcast.png from their CSV files
+    (``python -m hlib.report DIR``)."""
+    rows = read_csv(
+        os.path.join(results_dir, "latency.csv"),
+        ("p50_ms", "p95_ms", "p99_ms"),
+        ("pollers", "failed_polls", "failed_polls_connect"),
+    )
     plot(os.path.join(results_dir, "latency.png"), rows)
+    path = os.path.join(results_dir, "broadcast.csv")
+    if os.path.exists(path):
+        rows = read_csv(
+            path,
+            ("p50_ms", "p99_ms", "gevent_cpu_s", "harness_cpu_s"),
+            ("pollers", "failed_polls"),
+        )
+        plot_broadcast(os.path.join(results_dir, "broadcast.png"), rows)
 
 
 if __name__ == "__main__":
