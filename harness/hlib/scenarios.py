@@ -525,15 +525,17 @@ async def idle_cost(ctx, st, n, seconds, warmup=10.0):
     poll, the next poll timing out after 50 s; a window of 60 s holds one
     cycle of every poller, whatever its phase."""
     fleet = st.fleet("addon", st.ids[:n])
-    await fleet.start(ramp=min(5.0, n / 50.0), settle=warmup)
-    before = await call(st.side, "bus_stats")
-    s0 = fleet.stats.as_dict()
-    t0 = time.time()
-    await asyncio.sleep(seconds)
-    elapsed = time.time() - t0
-    s1 = fleet.stats.as_dict()
-    after = await call(st.side, "bus_stats")
-    await fleet.stop()
+    try:
+        await fleet.start(ramp=min(5.0, n / 50.0), settle=warmup)
+        before = await call(st.side, "bus_stats")
+        s0 = fleet.stats.as_dict()
+        t0 = time.time()
+        await asyncio.sleep(seconds)
+        elapsed = time.time() - t0
+        s1 = fleet.stats.as_dict()
+        after = await call(st.side, "bus_stats")
+    finally:
+        await fleet.stop()
     s = {k: s1[k] - s0[k] for k in ("polls", "pings", "poll_fail", "ping_fail")}
     minutes = elapsed / 60.0
     row = {
@@ -625,7 +627,6 @@ async def soak(ctx, st, n, seconds, period=1.0, kind="addon"):
     ids = st.ids[:n]
     fleet = st.fleet(kind, ids, names=("soak",), raw_prefix="lp_soak_")
     targets = ids if kind == "addon" else [fleet.raw_prefix + str(i) for i in ids]
-    await fleet.start(ramp=min(5.0, n / 50.0), settle=2.0)
     count = int(seconds / period)
     samples = []
 
@@ -634,35 +635,41 @@ async def soak(ctx, st, n, seconds, period=1.0, kind="addon"):
             samples.append((time.time(), rss_mb(st.server)))
             await asyncio.sleep(5)
 
-    sampler = asyncio.ensure_future(sample_rss())
-    t0 = time.time()
-    res = await call(
-        st.side,
-        "broadcast_seq",
-        timeout=seconds + 600,
-        kind=kind,
-        targets=targets,
-        period=period,
-        count=count,
-        channel="soak",
-    )
-    sent = res["sent"]
-    deadline = time.time() + 60
-    while time.time() < deadline:
+    sampler = None
+    try:
+        await fleet.start(ramp=min(5.0, n / 50.0), settle=2.0)
+        sampler = asyncio.ensure_future(sample_rss())
+        t0 = time.time()
+        res = await call(
+            st.side,
+            "broadcast_seq",
+            timeout=seconds + 600,
+            kind=kind,
+            targets=targets,
+            period=period,
+            count=count,
+            channel="soak",
+        )
+        sent = res["sent"]
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            ok, lost, dup, dis = await seq_check(fleet, "soak", 0, sent)
+            if lost == 0:
+                break
+            await asyncio.sleep(1)
+        sampler.cancel()
+        lat = [
+            (t - res["rows"][pl["seq"]][2]) * 1000.0
+            for p in fleet.pollers
+            for (t, _, ty, pl) in p.got
+            if ty == "soak" and isinstance(pl, dict) and pl.get("seq", -1) < sent
+        ]
         ok, lost, dup, dis = await seq_check(fleet, "soak", 0, sent)
-        if lost == 0:
-            break
-        await asyncio.sleep(1)
-    sampler.cancel()
-    lat = [
-        (t - res["rows"][pl["seq"]][2]) * 1000.0
-        for p in fleet.pollers
-        for (t, _, ty, pl) in p.got
-        if ty == "soak" and isinstance(pl, dict) and pl.get("seq", -1) < sent
-    ]
-    ok, lost, dup, dis = await seq_check(fleet, "soak", 0, sent)
-    s = fleet.stats.as_dict()
-    await fleet.stop()
+        s = fleet.stats.as_dict()
+    finally:
+        if sampler:
+            sampler.cancel()
+        await fleet.stop()
     rss = [v for _, v in samples]
     row = {
         "mode": st.mode,
