@@ -95,7 +95,7 @@ class StampingHandler(ResponseHandler):
 
     def data_received(self, data):
         self.t_data = time.time()
-        super().data_received(data)
+        return super().data_received(data)
 
 
 class StampedResponse(aiohttp.ClientResponse):

@@ -1,5 +1,6 @@
 """The harness's scenarios. Each returns rows for the results tables."""
 import asyncio
+import contextlib
 import os
 import random
 import statistics
@@ -414,10 +415,8 @@ async def broadcast(st, fleet, kind, ids, rounds=3, wait_max=30.0):
                 start=seq,
                 grace=60,
             )
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(arrived[seq].wait(), wait_max)
-            except asyncio.TimeoutError:
-                pass
             use["window_s"].append(time.time() - t0)
             g1 = cpu_s(gevent)
             if g0 is not None and g1 is not None:
@@ -435,10 +434,8 @@ async def broadcast(st, fleet, kind, ids, rounds=3, wait_max=30.0):
         # (50 s): a receipt missing now is late, lost only after that.
         late_by = [commits[seq] + 60 for seq, waiting in left.items() if waiting]
         if late_by:
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(all_in.wait(), max(late_by) - time.time())
-            except asyncio.TimeoutError:
-                pass
         # late duplicates would come with the next poll: let it happen
         await until_quiet(gevent)
     finally:
