@@ -1,1 +1,2 @@
 from . import controllers, models
+from .patches import post_load

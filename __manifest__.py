@@ -25,5 +25,6 @@
             "pos_longpolling/static/tests/tours/**/*",
         ],
     },
+    "post_load": "post_load",
     "installable": True,
 }

@@ -1,6 +1,5 @@
 import psycopg2
 
-import odoo
 from odoo import _
 from odoo.exceptions import UserError, ValidationError
 from odoo.http import request, route
@@ -8,31 +7,92 @@ from odoo.sql_db import PoolError
 
 from odoo.addons.bus.controllers.main import BusController
 
-from ..models import pos_dispatch
-from ..models.pos_config import parse_pos_channel
+from ..models.pos_config import (
+    GAP_TYPE,
+    MAX_NOTIFICATION_ID,
+    MAX_POLL_CHANNEL_LENGTH,
+    MAX_POLL_CHANNELS,
+    parse_pos_channel,
+    short_repr,
+)
+
+MAX_POLL_OPTIONS = 10
+
+
+def check_poll(channels, last, options, unknown):
+    """The arguments of a long poll, checked before anything reads them:
+    ``(channels without repeats, last, options)``, else ``ValidationError``."""
+    if unknown:
+        raise ValidationError(
+            _("Longpolling: unexpected poll argument(s) %s.")
+            % short_repr(sorted(unknown))
+        )
+    if not isinstance(channels, list) or len(channels) > MAX_POLL_CHANNELS:
+        raise ValidationError(
+            _("Longpolling: channels must be a list of at most %s channels.")
+            % MAX_POLL_CHANNELS
+        )
+    for channel in channels:
+        if not isinstance(channel, str) or not 0 < len(channel) <= MAX_POLL_CHANNEL_LENGTH:
+            raise ValidationError(
+                _("Longpolling: a channel must be a string of 1 to %(max)s characters, not %(value)s.")
+                % {"max": MAX_POLL_CHANNEL_LENGTH, "value": short_repr(channel)}
+            )
+    if (
+        not isinstance(last, int)
+        or isinstance(last, bool)
+        or not 0 <= last <= MAX_NOTIFICATION_ID
+    ):
+        raise ValidationError(
+            _("Longpolling: last must be a notification id (an integer of 0 or more), not %s.")
+            % short_repr(last)
+        )
+    if options is None:
+        options = {}
+    inactivity = options.get("bus_inactivity", 0) if isinstance(options, dict) else 0
+    if (
+        not isinstance(options, dict)
+        or len(options) > MAX_POLL_OPTIONS
+        or not isinstance(options.get("peek", False), bool)
+        or not isinstance(inactivity, (int, float))
+        or isinstance(inactivity, bool)
+        or inactivity < 0
+    ):
+        raise ValidationError(
+            _("Longpolling: options must be an object of options, not %s.")
+            % short_repr(options)
+        )
+    return list(dict.fromkeys(channels)), last, options
 
 
 class PosLongpollingController(BusController):
+    @route()
+    def poll(self, channels=None, last=None, options=None, **unknown):
+        """Odoo's long poll, its arguments checked first (``check_poll``):
+        a malformed poll gets a JSON-RPC error of its own."""
+        channels, last, options = check_poll(channels, last, options, unknown)
+        return super().poll(channels, last, options)
+
     def _poll(self, dbname, channels, last, options):
-        """Only users who may use a POS listen to its channels. In the
-        gevent process, polls of POS channels only are read in batches."""
-        parsed = [parse_pos_channel(channel) for channel in channels]
-        if not any(parsed):
+        """Only users who may use a POS listen to its channels. A POS that
+        missed notifications the bus has deleted first gets a notification
+        of type ``pos.longpolling/gap`` (its id: the newest deleted one)."""
+        if not any(parse_pos_channel(channel) for channel in channels):
             return super()._poll(dbname, channels, last, options)
         try:
-            request.env["pos.config"]._check_longpolling_channels(channels)
-            if odoo.evented and not options.get("peek") and all(parsed):
-                # As Odoo's poll: no cursor held while waiting.
-                request.cr.close()
-                request._cr = None
-                return pos_dispatch.poll(dbname, channels, last)
-            return super()._poll(dbname, channels, last, options)
-        except (psycopg2.Error, PoolError) as error:
+            PosConfig = request.env["pos.config"]
+            deleted_id = PosConfig._check_longpolling_channels(channels, last)
+            if not deleted_id:
+                return super()._poll(dbname, channels, last, options)
+            answer = super()._poll(dbname, channels, last, dict(options, peek=True))
+        except (psycopg2.Error, PoolError, TimeoutError) as error:
             # The database is down or restarting: one warning line, and the
             # POS retries later.
             raise UserError(
                 _("POS longpolling: the database is unavailable (%s).") % error
             ) from None
+        gap = {"id": deleted_id, "message": {"type": GAP_TYPE, "payload": {"last": last}}}
+        return [gap] + answer["notifications"]
 
     @route("/pos_longpolling/update", type="json", auth="public", cors="*")
     def update_connection(self, pos_id=None, message=None, db_name=None, **unknown):
@@ -44,7 +104,7 @@ class PosLongpollingController(BusController):
         if unknown:
             raise ValidationError(
                 _("POS longpolling: unexpected argument(s) %s.")
-                % ", ".join(sorted(unknown))
+                % short_repr(sorted(unknown))
             )
         return request.env["pos.config"]._longpolling_answer_ping(
             pos_id, message, db_name

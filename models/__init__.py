@@ -1,1 +1,1 @@
-from . import bus_listener, connection_pool, db_outage, pos_config
+from . import bus_bus, pos_config

@@ -5,6 +5,8 @@ upstream did: ``["<db>","<channel name>","<pos id>"]``. Odoo 15 answers a
 poll without the channel, so each notification's *type* is the bare channel
 name and the POS client routes by type. The POS answers a PING on
 ``/pos_longpolling/update`` with "PONG" on its ``pos.longpolling`` channel.
+A poll whose ``last`` is older than a notification of its POS that the bus
+has deleted gets first a notification of type ``pos.longpolling/gap``.
 
 Channels are strings, which Odoo 15 lets anyone poll: the poll controller
 lets only users who may use the POS listen (see
@@ -14,8 +16,10 @@ set for a public sync server.
 import datetime
 import json
 import logging
+import reprlib
+import sys
 
-from odoo import _, api, fields, models, tools
+from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, MissingError, ValidationError
 from odoo.tools import date_utils
 from odoo.tools.func import lazy
@@ -23,7 +27,23 @@ from odoo.tools.func import lazy
 _logger = logging.getLogger(__name__)
 
 PING_CHANNEL = "pos.longpolling"
+GAP_TYPE = "pos.longpolling/gap"
 ALLOW_PUBLIC_PARAM = "pos_longpolling.allow_public"
+# A channel of these bounds always fits one NOTIFY payload (8,000 bytes).
+MAX_CHANNEL_NAME = 200
+MAX_DB_NAME = 63  # PostgreSQL's own limit, in bytes
+MAX_POS_ID = 2**31 - 1
+# What a client may ask of one poll.
+MAX_POLL_CHANNELS = 100
+MAX_POLL_CHANNEL_LENGTH = 512
+MAX_NOTIFICATION_ID = 2**63 - 1
+# Seconds (pos.config's timeouts).
+MAX_SILENCE_BOUNDS = (10, 3600)
+PONG_TIMEOUT_BOUNDS = (2, 120)
+
+short_repr = reprlib.Repr()
+short_repr.maxstring = short_repr.maxother = 60
+short_repr = short_repr.repr
 
 
 def _json_default(value):
@@ -36,10 +56,14 @@ def _json_default(value):
 
 def check_message(channel_name, message):
     """Raise ``ValueError`` unless ``channel_name`` and ``message`` can be sent."""
-    if not isinstance(channel_name, str) or not channel_name:
+    if (
+        not isinstance(channel_name, str)
+        or not channel_name
+        or len(channel_name) > MAX_CHANNEL_NAME
+    ):
         raise ValueError(
-            "pos_longpolling: the channel name must be a non-empty string, not %r"
-            % (channel_name,)
+            "pos_longpolling: the channel name must be a string of 1 to %d "
+            "characters, not %s" % (MAX_CHANNEL_NAME, short_repr(channel_name))
         )
     try:
         json.dumps(message, default=_json_default)
@@ -48,6 +72,18 @@ def check_message(channel_name, message):
             "pos_longpolling: the message for channel %r cannot be sent as JSON: %s"
             % (channel_name, error)
         ) from None
+
+
+def is_pos_id(value):
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and 0 < value <= MAX_POS_ID
+    )
+
+
+def is_db_name(value):
+    return isinstance(value, str) and 0 < len(value.encode()) <= MAX_DB_NAME
 
 
 def parse_pos_channel(channel):
@@ -68,6 +104,22 @@ def parse_pos_channel(channel):
     return None
 
 
+def called_through_rpc(method_name):
+    """Whether the outermost of the ``method_name`` calls running now (an
+    override calling ``super()`` is one of them) was called by Odoo's RPC
+    dispatch: web's ``call_kw`` and ``call_button``, XML-RPC and JSON-RPC
+    ``execute_kw`` all call a model's method from ``odoo.api._call_kw_model``
+    or ``_call_kw_multi``, and nothing else calls it from there."""
+    entry_points = (api._call_kw_model.__code__, api._call_kw_multi.__code__)
+    caller = None
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == method_name:
+            caller = frame.f_back
+        frame = frame.f_back
+    return caller is not None and caller.f_code in entry_points
+
+
 class PosConfig(models.Model):
     _inherit = "pos.config"
 
@@ -80,31 +132,71 @@ class PosConfig(models.Model):
         "Timeout of No Communication",
         default=60,
         help="Seconds without any message from the server after which the "
-        "POS pings the server to check the connection.",
+        "POS pings the server to check the connection (10 to 3600).",
     )
     longpolling_pong_timeout = fields.Float(
         "Timeout to get Response",
         default=10,
         help="Seconds the POS waits for the server's answer to a ping before "
-        "it shows the connection as offline.",
+        "it shows the connection as offline (2 to 120).",
+    )
+    longpolling_deleted_id = fields.Integer(
+        "Newest Deleted Notification",
+        readonly=True,
+        copy=False,
+        help="Id of the newest bus notification of this POS that the bus's "
+        "clean-up deleted: a POS that had not read it missed messages.",
     )
 
     @api.constrains("longpolling_max_silence_timeout", "longpolling_pong_timeout")
     def _check_longpolling_timeouts(self):
+        (silence_min, silence_max), (pong_min, pong_max) = (
+            MAX_SILENCE_BOUNDS,
+            PONG_TIMEOUT_BOUNDS,
+        )
         for config in self:
-            if (
-                config.longpolling_max_silence_timeout <= 0
-                or config.longpolling_pong_timeout <= 0
+            if not (
+                silence_min <= config.longpolling_max_silence_timeout <= silence_max
+                and pong_min <= config.longpolling_pong_timeout <= pong_max
             ):
-                raise ValidationError(_("Longpolling timeouts must be positive."))
+                raise ValidationError(
+                    _(
+                        "Longpolling: the timeout of no communication must be "
+                        "%(silence_min)s to %(silence_max)s seconds, the timeout "
+                        "to get a response %(pong_min)s to %(pong_max)s seconds."
+                    )
+                    % {
+                        "silence_min": silence_min,
+                        "silence_max": silence_max,
+                        "pong_min": pong_min,
+                        "pong_max": pong_max,
+                    }
+                )
 
     # Sending
 
     @api.model
     def send_to_all_poses(self, channel_name, data):
         """Send ``data`` on ``channel_name`` to every POS with an open
-        session among those the current user can see."""
-        return self.search([])._send_to_channel(channel_name, data)
+        session of the companies the user works in (``env.companies``).
+
+        Server code may call it as any user, with or without Point of Sale
+        rights (an employee who edits a partner). Called directly through
+        RPC, only a Point of Sale manager may: Odoo 15 lets any user call a
+        public model method over RPC and has no decorator against it, so
+        the call's origin is read from the stack (``called_through_rpc``).
+        """
+        if called_through_rpc("send_to_all_poses") and not self.env.user.has_group(
+            "point_of_sale.group_pos_manager"
+        ):
+            raise AccessError(
+                _(
+                    "POS longpolling: only a Point of Sale manager may send to "
+                    "all POSes through RPC."
+                )
+            )
+        configs = self.sudo().search([("company_id", "in", self.env.companies.ids)])
+        return configs._send_to_channel(channel_name, data)
 
     def _send_to_channel(self, channel_name, message="PONG"):
         """Send ``message`` on ``channel_name`` to the POSes of ``self`` that
@@ -121,7 +213,7 @@ class PosConfig(models.Model):
             for config in open_configs
         ]
         if notifications:
-            self.env["bus.bus"]._sendmany(notifications)
+            self.env["bus.bus"].sudo()._sendmany(notifications)
         _logger.debug(
             "pos_longpolling: %r sent to %d POS(es)", channel_name, len(notifications)
         )
@@ -132,8 +224,13 @@ class PosConfig(models.Model):
         """Send ``message`` to POS ``pos_id`` of database ``dbname``, open
         session or not. Returns 1 (as upstream)."""
         check_message(channel_name, message)
+        if not is_db_name(dbname) or not is_pos_id(pos_id):
+            raise ValueError(
+                "pos_longpolling: no POS channel for database %s and POS id %s"
+                % (short_repr(dbname), short_repr(pos_id))
+            )
         channel = self._get_full_channel_name_by_id(dbname, pos_id, channel_name)
-        self.env["bus.bus"]._sendmany([(channel, channel_name, message)])
+        self.env["bus.bus"].sudo()._sendmany([(channel, channel_name, message)])
         return 1
 
     def _get_full_channel_name(self, channel_name):
@@ -161,18 +258,21 @@ class PosConfig(models.Model):
 
     @api.model
     def _longpolling_check_pos_ids(self, pos_ids):
-        """Raise unless the current user may use every POS in ``pos_ids``."""
+        """Raise unless the current user (never superuser mode) may use
+        every POS in ``pos_ids``. Asked afresh at every poll: rights, record
+        rules and archived POSes apply at once, in every process."""
+        configs = self.sudo(False)
         pos_ids = set(pos_ids)
-        if not pos_ids or self._longpolling_allow_public():
+        if not pos_ids or configs._longpolling_allow_public():
             return
-        if not self.check_access_rights("read", raise_exception=False):
+        if not configs.check_access_rights("read", raise_exception=False):
             raise AccessError(
                 _(
                     "POS longpolling: log in as a user of the Point of Sale "
                     "to listen to or ping a POS."
                 )
             )
-        missing = pos_ids - set(self._longpolling_visible_pos_ids(frozenset(pos_ids)))
+        missing = pos_ids - set(configs.search([("id", "in", list(pos_ids))]).ids)
         if not missing:
             return
         existing = set(self.sudo().browse(missing).exists().ids)
@@ -187,22 +287,11 @@ class PosConfig(models.Model):
         )
 
     @api.model
-    @tools.ormcache("self.env.uid", "tuple(self.env.companies.ids)", "pos_ids")
-    def _longpolling_visible_pos_ids(self, pos_ids):
-        # Every poll asks this. Odoo clears the cache when access rights,
-        # record rules or groups change; write() below when a POS's
-        # company does.
-        return tuple(self.search([("id", "in", list(pos_ids))]).ids)
-
-    def write(self, vals):
-        if "company_id" in vals:
-            self.clear_caches()
-        return super().write(vals)
-
-    @api.model
-    def _check_longpolling_channels(self, channels):
+    def _check_longpolling_channels(self, channels, last=0):
         """Raise ``AccessError`` if ``channels`` (what a client asks to poll)
-        holds a POS channel the current user may not listen to."""
+        holds a POS channel the current user may not listen to. Returns the
+        id of the newest notification of these POSes that the bus deleted
+        after ``last`` (0 if none: nothing was missed)."""
         dbname = self.env.cr.dbname
         pos_ids = set()
         for channel in channels:
@@ -211,7 +300,8 @@ class PosConfig(models.Model):
                 continue
             if parsed[0] != dbname and not self._longpolling_allow_public():
                 raise AccessError(
-                    _("POS longpolling: channel %s is not of this database.") % channel
+                    _("POS longpolling: channel %s is not of this database.")
+                    % short_repr(channel)
                 )
             if parsed[0] == dbname:
                 pos_ids.add(parsed[2])
@@ -219,31 +309,72 @@ class PosConfig(models.Model):
             self._longpolling_check_pos_ids(pos_ids)
         except MissingError as error:
             raise AccessError(error.args[0]) from None
+        if not last or not pos_ids:
+            return 0
+        configs = self.sudo().with_context(active_test=False).browse(pos_ids).exists()
+        deleted = max(configs.mapped("longpolling_deleted_id"), default=0)
+        return deleted if deleted > last else 0
+
+    @api.model
+    def _longpolling_note_deleted(self, notification_ids):
+        """Remember, per POS of this database, the newest of its
+        notifications among ``notification_ids`` (bus rows being deleted)."""
+        if not notification_ids:
+            return
+        self.env.cr.execute(
+            "SELECT channel, max(id) FROM bus_bus WHERE id IN %s GROUP BY channel",
+            (tuple(notification_ids),),
+        )
+        newest = {}
+        dbname = self.env.cr.dbname
+        for channel, notification_id in self.env.cr.fetchall():
+            try:
+                db, channel = json.loads(channel)
+            except (TypeError, ValueError):
+                continue
+            parsed = db == dbname and parse_pos_channel(channel)
+            if parsed and parsed[0] == dbname:
+                pos_id = parsed[2]
+                newest[pos_id] = max(newest.get(pos_id, 0), notification_id)
+        # Not write(): pos.config's reconfigures the POS (modules, groups).
+        for pos_id, notification_id in newest.items():
+            self.env.cr.execute(
+                "UPDATE pos_config SET longpolling_deleted_id = %s"
+                " WHERE id = %s AND COALESCE(longpolling_deleted_id, 0) < %s",
+                (notification_id, pos_id, notification_id),
+            )
+        self.invalidate_cache(["longpolling_deleted_id"], list(newest))
 
     @api.model
     def _longpolling_answer_ping(self, pos_id, message, db_name=None):
         """Answer a client's PING with a PONG on the POS's ping channel."""
         if message != "PING":
             raise ValidationError(
-                _('POS longpolling: the message must be "PING", not %r.') % (message,)
+                _('POS longpolling: the message must be "PING", not %s.')
+                % short_repr(message)
             )
-        if isinstance(pos_id, str) and pos_id.isdigit():
+        if isinstance(pos_id, str) and pos_id.isdigit() and len(pos_id) < 11:
             pos_id = int(pos_id)
-        if isinstance(pos_id, bool) or not isinstance(pos_id, int) or pos_id <= 0:
+        if not is_pos_id(pos_id):
             raise ValidationError(
-                _("POS longpolling: pos_id must be a POS id, not %r.") % (pos_id,)
+                _("POS longpolling: pos_id must be a POS id, not %s.")
+                % short_repr(pos_id)
             )
         dbname = self.env.cr.dbname
-        if db_name is not None and not isinstance(db_name, str):
+        if db_name is not None and not is_db_name(db_name):
             raise ValidationError(
-                _("POS longpolling: db_name must be a string, not %r.") % (db_name,)
+                _(
+                    "POS longpolling: db_name must be a database name "
+                    "(at most %(max)s bytes), not %(value)s."
+                )
+                % {"max": MAX_DB_NAME, "value": short_repr(db_name)}
             )
         if db_name and db_name != dbname:
             # A public sync server relays POSes of other databases.
             if not self._longpolling_allow_public():
                 raise ValidationError(
-                    _("POS longpolling: db_name %r is not this server's database.")
-                    % db_name
+                    _("POS longpolling: db_name %s is not this server's database.")
+                    % short_repr(db_name)
                 )
             dbname = db_name
         else:

@@ -4,6 +4,8 @@ from . import (
     test_connection_pool,
     test_db_outage,
     test_dispatch,
+    test_poll_route,
+    test_rpc,
     test_send,
     test_update_route,
     test_ui,

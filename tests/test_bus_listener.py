@@ -7,8 +7,8 @@ from odoo.tests.common import BaseCase
 
 from odoo.addons.bus.models import bus
 
-from ..models import bus_listener
-from ..models.bus_listener import HubSelect, RetryClock
+from ..patches import bus_listener
+from ..patches.bus_listener import HubSelect, RetryClock
 
 HIGH_FD = 1500
 

@@ -82,7 +82,8 @@ class TestChannelAccess(PosLongpollingCase):
             self.check(self.public, self.channels_a)
 
     def test_access_changes_apply_at_once(self):
-        """Answers are cached per user; a change of rights or company is not."""
+        """Asked afresh at each poll: rights, companies, archived and new
+        POSes, record rules."""
         self.check(self.cashier, self.channels_a)
         self.cashier.groups_id = [(6, 0, self.env.ref("base.group_user").ids)]
         with self.assertRaises(AccessError):
@@ -91,3 +92,76 @@ class TestChannelAccess(PosLongpollingCase):
             self.check(self.foreign_cashier, self.channels_a)
         self.foreign_cashier.company_ids = [(4, self.pos_a.company_id.id)]
         self.check(self.foreign_cashier, self.channels_a)
+
+    def test_archived_and_created_poses(self):
+        channels = [self.pos_closed._get_full_channel_name("x")]
+        self.check(self.cashier, channels)
+        self.pos_closed.active = False
+        with self.assertRaisesRegex(AccessError, "may not use POS"):
+            self.check(self.cashier, channels)
+        created = self.pos_b.copy({"name": "LP created"})
+        self.check(self.cashier, [created._get_full_channel_name("x")])
+
+    def test_record_rules_apply_at_once(self):
+        self.check(self.cashier, self.channels_a)
+        rule = self.env["ir.rule"].create(
+            {
+                "name": "LP only POS B",
+                "model_id": self.env.ref("point_of_sale.model_pos_config").id,
+                "domain_force": "[('id', '=', %d)]" % self.pos_b.id,
+            }
+        )
+        with self.assertRaisesRegex(AccessError, "may not use POS"):
+            self.check(self.cashier, self.channels_a)
+        self.check(self.cashier, [self.pos_b._get_full_channel_name("x")])
+        rule.domain_force = "[(1, '=', 1)]"
+        self.check(self.cashier, self.channels_a)
+
+    def test_superuser_mode_does_not_change_who_listens(self):
+        for user in (self.public, self.foreign_cashier):
+            with self.assertRaises(AccessError):
+                self.PosConfig.with_user(user).sudo()._check_longpolling_channels(
+                    self.channels_a
+                )
+
+
+@tagged("post_install", "-at_install")
+class TestGap(PosLongpollingCase):
+    """A poll learns that notifications of its POS newer than its ``last``
+    were deleted by the bus before it read them, and only then."""
+
+    def test_deleted_notifications_are_remembered_per_pos(self):
+        Bus = self.env["bus.bus"].sudo()
+        channels = [self.pos_a._get_full_channel_name("x")]
+        start = self.last_bus_id()
+        (self.pos_a | self.pos_b)._send_to_channel("x", "old")
+        self.pos_b._send_to_channel("x", "newer, of b")
+        kept = self.last_bus_id()
+        self.pos_a._send_to_channel("x", "kept")
+        self.assertEqual(self.PosConfig._check_longpolling_channels(channels, start), 0)
+        Bus.search([("id", ">", start), ("id", "<=", kept)]).unlink()
+        deleted_a = self.pos_a.longpolling_deleted_id
+        self.assertGreater(deleted_a, start)
+        self.assertGreater(self.pos_b.longpolling_deleted_id, deleted_a)
+        self.assertFalse(self.pos_closed.longpolling_deleted_id)
+        # Read before the deletion, or a first poll: nothing missed.
+        for last in (0, deleted_a, kept):
+            self.assertEqual(self.PosConfig._check_longpolling_channels(channels, last), 0)
+        self.assertEqual(
+            self.PosConfig._check_longpolling_channels(channels, start), deleted_a
+        )
+        # Other databases' channels and other channels change nothing.
+        newest = self.last_bus_id()
+        Bus._sendmany([('["other_db","x","%d"]' % self.pos_a.id, "x", 1), ("broadcast", "x", 1)])
+        Bus.search([("id", ">", newest)]).unlink()
+        self.assertEqual(self.pos_a.longpolling_deleted_id, deleted_a)
+
+    def test_odoo_garbage_collection_is_seen(self):
+        start = self.last_bus_id()
+        self.pos_a._send_to_channel("x", "old")
+        self.env.cr.execute(
+            "UPDATE bus_bus SET create_date = create_date - interval '1 day' WHERE id > %s",
+            (start,),
+        )
+        self.env["bus.bus"]._gc_messages()
+        self.assertGreater(self.pos_a.longpolling_deleted_id, start)

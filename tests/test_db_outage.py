@@ -1,16 +1,20 @@
+import sys
+
 import psycopg2
 from werkzeug.exceptions import ServiceUnavailable
 
-from odoo import http
+from odoo import sql_db
 from odoo.modules.registry import Registry
 from odoo.tests import tagged
 from odoo.tests.common import BaseCase, get_db_name
 
-from ..models.db_outage import database_lost, install
+from ..patches import db_outage
+from ..patches.db_outage import database_unreachable, install
 
 
 class FakeRegistry:
     db_name = "fake"
+    _init_modules = {"base", "bus", "point_of_sale", "pos_longpolling"}
     error = None
 
     def check_signaling(self):
@@ -19,54 +23,104 @@ class FakeRegistry:
         return self
 
 
+class Error(psycopg2.OperationalError):
+    """An OperationalError with the SQLSTATE a test gives it."""
+
+    code = None
+
+    @property
+    def pgcode(self):
+        return self.code
+
+
+def error(message, code=None):
+    result = Error(message)
+    result.code = code
+    return result
+
+
 @tagged("post_install", "-at_install")
 class TestDatabaseOutage(BaseCase):
-    """PostgreSQL unreachable during a request: 503, the session is kept."""
+    """PostgreSQL unreachable before a request: 503, the session is kept."""
 
-    lost = False
+    by_dispatch = True
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        install(FakeRegistry, lost=lambda dbname: cls.lost)
+        install(FakeRegistry, called_by_dispatch=lambda frame: cls.by_dispatch)
 
     def setUp(self):
         super().setUp()
         self.registry_ = FakeRegistry()
-        self.registry_.error = psycopg2.OperationalError(
+        self.registry_.error = error(
             "connection to server failed: Connection refused\nmore"
         )
 
-    def in_request(self):
-        http._request_stack.push(object())
-        self.addCleanup(http._request_stack.pop)
-
     def test_installed_on_odoo_registry(self):
         self.assertTrue(Registry.check_signaling.keeps_sessions)
-        self.assertFalse(database_lost(get_db_name()))
-        self.assertTrue(database_lost("pos_longpolling_no_such_database"))
+
+    def test_what_postgresql_says(self):
+        """Told from its SQLSTATE; at connect time, libpq's text."""
+        try:
+            sql_db.db_connect("pos_longpolling_no_such_database").cursor()
+        except psycopg2.OperationalError as missing:
+            self.assertIsNone(missing.pgcode, "psycopg2 has no SQLSTATE at connect")
+            self.assertFalse(
+                database_unreachable(missing, "pos_longpolling_no_such_database")
+            )
+        else:
+            self.fail("connected to a database that does not exist")
+        self.assertFalse(database_unreachable(error("x", "3D000"), "db"))
+        for message, code in (
+            ('FATAL:  database "db" does not exist', "3D000"),
+            ("relation does not exist", "42P01"),
+            ("deadlock detected", "40P01"),
+        ):
+            self.assertFalse(database_unreachable(error(message, code), "db"), code)
+        for message, code in (
+            ("server closed the connection unexpectedly", None),
+            ('FATAL:  too many connections for database "db"', None),
+            ("FATAL:  sorry, too many clients already", "53300"),
+            ("FATAL:  the database system is starting up", "57P03"),
+            ("terminating connection due to administrator command", "57P01"),
+            ("connection failure", "08006"),
+        ):
+            self.assertTrue(database_unreachable(error(message, code), "db"), message)
 
     def test_no_error_no_change(self):
         self.registry_.error = None
-        self.in_request()
         self.assertIs(self.registry_.check_signaling(), self.registry_)
 
-    def test_unreachable_in_a_request_is_503(self):
-        self.in_request()
-        with self.assertLogs("odoo.addons.pos_longpolling.models.db_outage") as logs:
+    def test_unreachable_before_a_request_is_503(self):
+        with self.assertLogs("odoo.addons.pos_longpolling.patches.db_outage") as logs:
             with self.assertRaises(ServiceUnavailable):
                 self.registry_.check_signaling()
         self.assertEqual(len(logs.output), 1)
         self.assertIn("Connection refused", logs.output[0])
         self.assertNotIn("more", logs.output[0])
 
-    def test_database_lost_keeps_odoo_behaviour(self):
-        type(self).lost = True
-        self.addCleanup(setattr, type(self), "lost", False)
-        self.in_request()  # Odoo logs the session out
+    def test_connection_limit_is_503(self):
+        self.registry_.error = error('FATAL:  too many connections for role "odoo"')
+        with self.assertRaises(ServiceUnavailable), self.assertLogs():
+            self.registry_.check_signaling()
+
+    def test_database_missing_keeps_odoo_behaviour(self):
+        self.registry_.error = error('FATAL:  database "fake" does not exist')
         with self.assertRaises(psycopg2.OperationalError):
             self.registry_.check_signaling()
 
-    def test_outside_a_request_keeps_odoo_behaviour(self):
+    def test_other_callers_keep_odoo_behaviour(self):
+        type(self).by_dispatch = False
+        self.addCleanup(setattr, type(self), "by_dispatch", True)
         with self.assertRaises(psycopg2.OperationalError):
             self.registry_.check_signaling()
+
+    def test_databases_without_the_addon_keep_odoo_behaviour(self):
+        self.registry_._init_modules = {"base", "bus"}
+        with self.assertRaises(psycopg2.OperationalError):
+            self.registry_.check_signaling()
+
+    def test_only_dispatch_counts_as_dispatch(self):
+        self.assertFalse(db_outage._called_by_dispatch(None))
+        self.assertFalse(db_outage._called_by_dispatch(sys._getframe()))

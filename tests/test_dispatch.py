@@ -1,90 +1,117 @@
 import threading
+from unittest.mock import patch
 
+from odoo.modules.registry import Registry
 from odoo.tests import tagged
-from odoo.tests.common import BaseCase
+from odoo.tests.common import BaseCase, get_db_name
+from odoo.tools import mute_logger
 
-from ..models.pos_dispatch import BatchReader, poll
+from odoo.addons.bus.models import bus
+
+from ..patches import bus_dispatch
+from ..patches.bus_dispatch import BatchReader, PosDispatch
+from ..patches.installed import installed_in
 from .common import PosLongpollingCase
 
 
 @tagged("post_install", "-at_install")
-class TestBatchReader(PosLongpollingCase):
-    """The batch reader answers each poll exactly as bus.bus._poll would."""
+class TestPollBatch(PosLongpollingCase):
+    """``bus.bus._poll_batch`` answers each poll exactly as ``_poll``."""
 
-    def queries(self, function):
-        """Queries ``function`` makes; the reader's cursor sees this test's rows."""
-        before = self.cr.sql_log_count
-        self.registry.enter_test_mode(self.cr)
-        try:
-            function()
-        finally:
-            self.registry.leave_test_mode()
-        return self.cr.sql_log_count - before
-
-    def test_batch_answers_like_bus_poll(self):
-        Bus = self.env["bus.bus"]
-        start = self.last_bus_id()
+    def setUp(self):
+        super().setUp()
+        self.Bus = self.env["bus.bus"]
+        self.start = self.last_bus_id()
         configs = self.pos_a | self.pos_b
         configs._send_to_channel("x", {"n": 1})
         self.pos_a._send_to_channel("y", "only a")
-        middle = self.last_bus_id()
+        self.middle = self.last_bus_id()
         configs._send_to_channel("x", {"n": 2})
         self.pos_b._send_to_channel("pos.longpolling")
-        polls = [
-            ([self.pos_a._get_full_channel_name("x")], start),
-            ([self.pos_a._get_full_channel_name(c) for c in ("x", "y")], start),
-            (
-                [
-                    self.pos_b._get_full_channel_name(c)
-                    for c in ("x", "pos.longpolling")
-                ],
-                middle,
-            ),
-            ([self.pos_closed._get_full_channel_name("x")], start),
-            ([self.pos_a._get_full_channel_name("x")], 0),
-        ]
-        reader = BatchReader()
         self.env["base"].flush()
-        # What one poll costs in queries, then the whole batch.
-        reader.submit(self.dbname, *polls[0])
-        one = self.queries(reader.flush)
-        requests = [
-            reader.submit(self.dbname, channels, last) for channels, last in polls[:4]
+
+    def polls(self):
+        a, b = self.pos_a, self.pos_b
+        return [
+            ([a._get_full_channel_name("x")], self.start),
+            ([a._get_full_channel_name(c) for c in ("x", "y")], self.start),
+            ([b._get_full_channel_name(c) for c in ("x", "pos.longpolling")], self.middle),
+            ([self.pos_closed._get_full_channel_name("x")], self.start),
+            (["broadcast", a._get_full_channel_name("y")], self.start),
+            ([a._get_full_channel_name("x")], 0),
+            ([b._get_full_channel_name("x"), "broadcast"], 0),
         ]
-        self.assertEqual(self.queries(reader.flush), one, "four polls, one query")
-        # A first poll (last == 0) is Odoo's own query.
-        requests.append(reader.submit(self.dbname, *polls[4]))
-        self.queries(reader.flush)
-        for request, (channels, last) in zip(requests, polls):
-            self.assertIsNone(request.error)
-            self.assertTrue(request.done.is_set())
-            self.assertEqual(request.result, Bus._poll(channels, last))
+
+    def test_same_answers_as_poll(self):
+        polls = self.polls()
+        results = self.Bus._poll_batch(polls)
+        self.assertEqual(results, [self.Bus._poll(c, last) for c, last in polls])
         self.assertEqual(
-            [n["message"]["payload"] for n in requests[0].result], [{"n": 1}, {"n": 2}]
+            [n["message"]["payload"] for n in results[0]], [{"n": 1}, {"n": 2}]
         )
-        self.assertEqual(requests[3].result, [])
+        self.assertEqual(results[3], [])
+        self.assertTrue(results[5], "a first poll gets the recent buffer")
 
-    def test_a_failed_read_fails_every_poll_of_the_batch(self):
-        reader = BatchReader()
-        requests = [
-            reader.submit("no_such_database_pos_longpolling", ["c"], 1)
-            for _i in range(2)
+    def test_one_query_for_all_later_polls(self):
+        later = [poll for poll in self.polls() if poll[1]]
+        before = self.cr.sql_log_count
+        self.Bus._poll_batch(later[:1])
+        one = self.cr.sql_log_count - before
+        before = self.cr.sql_log_count
+        self.Bus._poll_batch(later)
+        self.assertEqual(self.cr.sql_log_count - before, one)
+
+    def test_a_channel_named_twice_gets_each_notification_once(self):
+        channel = self.pos_a._get_full_channel_name("x")
+        (result,) = self.Bus._poll_batch([([channel, channel], self.start)])
+        self.assertEqual(result, self.Bus._poll([channel], self.start))
+        self.assertEqual(len(result), 2)
+
+
+@tagged("post_install", "-at_install")
+class TestBatchReader(PosLongpollingCase):
+    """One read serves every pending poll; one poll's bad data fails alone."""
+
+    def flush(self, reader):
+        # The reader's cursor sees this test's rows.
+        self.env["base"].flush()
+        self.registry.enter_test_mode(self.cr)
+        try:
+            reader.flush()
+        finally:
+            self.registry.leave_test_mode()
+
+    def test_a_bad_poll_among_good_ones(self):
+        start = self.last_bus_id()
+        (self.pos_a | self.pos_b)._send_to_channel("x", "news")
+        reader = BatchReader(self.dbname)
+        good = [
+            reader.submit([config._get_full_channel_name("x")], start)
+            for config in (self.pos_a, self.pos_b)
         ]
+        # What the route refuses, had it reached the reader.
+        bad = reader.submit([self.pos_a._get_full_channel_name("x")], "1 OR 1=1")
+        with mute_logger("odoo.sql_db"):
+            self.flush(reader)
+        for read in good:
+            self.assertTrue(read.done.is_set())
+            self.assertIsNone(read.error)
+            self.assertEqual([n["message"]["payload"] for n in read.result], ["news"])
+        self.assertTrue(bad.done.is_set())
+        self.assertIsNotNone(bad.error)
+
+    def test_a_database_that_fails_fails_its_own_polls(self):
+        reader = BatchReader("pos_longpolling_no_such_database")
+        reads = [reader.submit(["c"], 1) for _i in range(2)]
         reader.flush()
-        for request in requests:
-            self.assertTrue(request.done.is_set())
-            self.assertIsNotNone(request.error)
+        for read in reads:
+            self.assertTrue(read.done.is_set())
+            self.assertIsNotNone(read.error)
 
-
-class FakeDispatcher:
-    started = True
-    Event = threading.Event
-
-    def __init__(self):
-        self.channels = {}
-
-    def waiting(self):
-        return [e for events in list(self.channels.values()) for e in list(events)]
+    def test_fetch_waits_a_bounded_time(self):
+        reader = BatchReader(self.dbname, spawn=lambda function: None)  # never reads
+        with self.assertRaisesRegex(TimeoutError, "not read in"):
+            reader.fetch(["c"], 1, timeout=0.01)
 
 
 class FakeReader:
@@ -95,21 +122,30 @@ class FakeReader:
         self.fetched = [threading.Event() for _answer in answers]
         self.calls = 0
 
-    def fetch(self, dbname, channels, last):
+    def fetch(self, channels, last):
         answer = self.answers[self.calls] if self.calls < len(self.answers) else []
         self.fetched[min(self.calls, len(self.fetched) - 1)].set()
         self.calls += 1
         return answer
 
 
+class FakeDispatch(PosDispatch):
+    def __init__(self):
+        super().__init__()
+        self.started = True
+        self.Event = threading.Event
+
+    def waiting(self):
+        return [e for events in list(self.channels.values()) for e in list(events)]
+
+
 @tagged("post_install", "-at_install")
-class TestPoll(BaseCase):
+class TestPosDispatch(BaseCase):
     """A POS poll returns what it read, waits while there is nothing."""
 
     def poll(self, reader, timeout=30):
-        dispatcher = FakeDispatcher()
-        self.dispatcher = dispatcher
-        return poll("db", ["c"], 5, timeout, dispatcher=dispatcher, batch=reader)
+        self.dispatcher = FakeDispatch()
+        return self.dispatcher.poll_in_batch("db", ["c"], 5, timeout, reader=reader)
 
     def test_news_at_once(self):
         reader = FakeReader([{"id": 6}])
@@ -137,3 +173,54 @@ class TestPoll(BaseCase):
         waker.join()
         self.assertEqual(reader.calls, 3)
         self.assertEqual(self.dispatcher.waiting(), [])
+
+    def test_installed_on_odoo_dispatcher(self):
+        self.assertIsInstance(bus.dispatch, PosDispatch)
+        self.assertEqual(bus.dispatch.channels.__class__, dict)
+
+
+class FakeRegistry:
+    _init_modules = {"base", "bus", "point_of_sale"}
+
+
+@tagged("post_install", "-at_install")
+class TestWhichPollsAreBatched(BaseCase):
+    """Only POS polls of databases with this addon, in the gevent process,
+    not peeking; all others take Odoo's ``ImDispatch.poll``."""
+
+    def setUp(self):
+        super().setUp()
+        self.dispatcher = FakeDispatch()
+        self.routes = []
+        patcher = patch.object(
+            bus.ImDispatch, "poll", lambda *args, **kw: self.routes.append("odoo")
+        )
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        patcher = patch.object(
+            PosDispatch,
+            "poll_in_batch",
+            lambda *args, **kw: self.routes.append("batch"),
+        )
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        Registry.registries["pos_longpolling_without_addon"] = FakeRegistry()
+        self.addCleanup(Registry.registries.__delitem__, "pos_longpolling_without_addon")
+
+    def route(self, dbname, channels, options=None, evented=True):
+        with patch.object(bus_dispatch.odoo, "evented", evented):
+            self.dispatcher.poll(dbname, channels, 0, options)
+        return self.routes.pop()
+
+    def test_routes(self):
+        dbname = get_db_name()
+        self.assertTrue(installed_in(dbname))
+        pos_channel = '["%s","x","1"]' % dbname
+        self.assertEqual(self.route(dbname, [pos_channel, "broadcast"]), "batch")
+        self.assertEqual(self.route(dbname, ["broadcast"]), "odoo")
+        self.assertEqual(self.route(dbname, [pos_channel], {"peek": True}), "odoo")
+        self.assertEqual(self.route(dbname, [pos_channel], evented=False), "odoo")
+        self.assertFalse(installed_in("pos_longpolling_without_addon"))
+        self.assertEqual(
+            self.route("pos_longpolling_without_addon", [pos_channel]), "odoo"
+        )

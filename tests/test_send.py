@@ -1,6 +1,11 @@
 import datetime
 
+from odoo.exceptions import ValidationError
 from odoo.tests import tagged
+
+from odoo.addons.bus.models.bus import channel_with_db, get_notify_payloads
+
+from ..models.pos_config import MAX_CHANNEL_NAME, MAX_DB_NAME, MAX_POS_ID
 
 from .common import PosLongpollingCase
 
@@ -13,12 +18,18 @@ class TestSend(PosLongpollingCase):
         self.assertEqual(config.longpolling_pong_timeout, 10)
         self.assertTrue(config.autostart_longpolling)
 
-    def test_timeouts_must_be_positive(self):
-        from odoo.exceptions import ValidationError
-
-        with self.assertRaises(ValidationError):
-            self.pos_a.longpolling_pong_timeout = 0
-            self.pos_a.flush()
+    def test_timeouts_have_sane_bounds(self):
+        for field, refused, accepted in (
+            ("longpolling_pong_timeout", (0, 0.001, 1.9, 121), (2, 10, 120)),
+            ("longpolling_max_silence_timeout", (0, 9.9, 3601, -5), (10, 60, 3600)),
+        ):
+            for value in refused:
+                with self.assertRaises(ValidationError), self.cr.savepoint():
+                    self.pos_a.write({field: value})
+                    self.pos_a.flush()
+            for value in accepted:
+                self.pos_a.write({field: value})
+                self.pos_a.flush()
 
     def test_full_channel_name_is_upstreams(self):
         self.assertEqual(
@@ -137,19 +148,62 @@ class TestSend(PosLongpollingCase):
                 self.pos_a._send_to_channel(bad_name, 1)
         self.assertEqual(self.bus_rows_since(last), [])
 
-    def test_record_rules_are_respected(self):
-        other_company = self.env["res.company"].create({"name": "LP other company"})
-        user = self.env["res.users"].create(
+    def make_user(self, login, groups, company=None):
+        company = company or self.env.company
+        return self.env["res.users"].create(
             {
-                "name": "LP other user",
-                "login": "lp_other_user",
-                "company_id": other_company.id,
-                "company_ids": [(6, 0, other_company.ids)],
-                "groups_id": [
-                    (6, 0, [self.env.ref("point_of_sale.group_pos_user").id])
-                ],
+                "name": login,
+                "login": login,
+                "company_id": company.id,
+                "company_ids": [(6, 0, company.ids)],
+                "groups_id": [(6, 0, [self.env.ref(group).id for group in groups])],
             }
+        )
+
+    def test_poses_of_the_users_companies_only(self):
+        other_company = self.env["res.company"].create({"name": "LP other company"})
+        user = self.make_user(
+            "lp_other_user", ["point_of_sale.group_pos_user"], other_company
         )
         last = self.last_bus_id()
         self.PosConfig.with_user(user).send_to_all_poses("c", 1)
+        self.assertEqual(self.bus_rows_since(last), [])
+
+    def test_server_code_of_a_user_without_pos_rights(self):
+        """The partner-sync pattern: an employee edits a partner, and the
+        server code that runs as this employee sends to the POSes."""
+        employee = self.make_user("lp_employee", ["base.group_user"])
+        self.assertFalse(self.PosConfig.with_user(employee).check_access_rights("read", False))
+        last = self.last_bus_id()
+        self.PosConfig.with_user(employee).send_to_all_poses("pos_partner_sync", {"p": 1})
+        self.assertEqual(
+            sorted(self.bus_rows_since(last)),
+            sorted(
+                (self.bus_channel(config, "pos_partner_sync"), "pos_partner_sync", {"p": 1})
+                for config in self.open_configs()
+            ),
+        )
+
+    def open_configs(self):
+        return (
+            self.env["pos.session"]
+            .search([("state", "!=", "closed"), ("config_id.company_id", "=", self.env.company.id)])
+            .config_id
+        )
+
+    def test_every_channel_fits_one_notify(self):
+        """Whatever a send or a PONG names within the bounds, its NOTIFY
+        payload stays under PostgreSQL's 8,000 bytes."""
+        worst = self.PosConfig._get_full_channel_name_by_id(
+            "\U0001f600" * (MAX_DB_NAME // 4), MAX_POS_ID, '"\U0001f600' * (MAX_CHANNEL_NAME // 2)
+        )
+        (payload,) = get_notify_payloads([channel_with_db("\U0001f600" * 16, worst)])
+        self.assertLess(len(payload.encode()), 8000)
+        last = self.last_bus_id()
+        for bad in ("x" * (MAX_CHANNEL_NAME + 1),):
+            with self.assertRaisesRegex(ValueError, "channel name"):
+                self.pos_a._send_to_channel(bad, 1)
+        for dbname, pos_id in (("d" * (MAX_DB_NAME + 1), 1), ("db", MAX_POS_ID + 1), ("db", 0), ("", 1), ("db", "1")):
+            with self.assertRaisesRegex(ValueError, "no POS channel"):
+                self.PosConfig._send_to_channel_by_id(dbname, pos_id, "c")
         self.assertEqual(self.bus_rows_since(last), [])

@@ -75,11 +75,11 @@ class TestUpdateRoute(HttpCase):
         self.assert_refused({"message": "PING"}, "pos_id must be a POS id")
         for bad in ("x", 1.5, [1], True, -3, None):
             self.assert_refused(dict(ok, pos_id=bad), "pos_id must be a POS id")
-        self.assert_refused(dict(ok, db_name=5), "db_name must be a string")
+        self.assert_refused(dict(ok, db_name=5), "db_name must be a database name")
         self.assert_refused(
             dict(ok, db_name="another_db"), "is not this server's database"
         )
-        self.assert_refused(dict(ok, channel="x"), "unexpected argument(s) channel")
+        self.assert_refused(dict(ok, channel="x"), "unexpected argument(s) ['channel']")
         self.assert_refused(dict(ok, pos_id=999999), "no POS with id 999999")
 
     def test_logged_out_visitor_is_refused(self):

@@ -13,6 +13,9 @@ NOTIFY. Three changes, through the names the bus module uses:
 * ``time``: the listener retries after ``RETRY`` seconds, not 50.
 * When the listener waits on a new connection after losing one, every
   waiting poll is woken once to read what it may have missed.
+
+The listener serves every database of the process: these changes cannot be
+limited to the databases that have this addon.
 """
 import select
 import socket
@@ -70,15 +73,17 @@ class RetryClock:
         time.sleep(self.delay(seconds))
 
 
-def _wake_waiting_polls():
-    if bus.dispatch:
-        bus.dispatch.wakeup_workers()
+def wake_waiting_polls(dispatcher):
+    """``dispatcher.wakeup_workers()`` on a snapshot: in threaded mode,
+    request threads change the channel map meanwhile."""
+    for events in list(dispatcher.channels.values()):
+        for event in list(events):
+            event.set()
 
 
 def install(module=bus):
     if not isinstance(module.select, HubSelect):
-        module.select = HubSelect(_wake_waiting_polls, through_hub=odoo.evented)
+        module.select = HubSelect(
+            lambda: wake_waiting_polls(module.dispatch), through_hub=odoo.evented
+        )
         module.time = RetryClock()
-
-
-install()

@@ -1,0 +1,15 @@
+"""Changes to Odoo 15's internals, kept apart from models and controllers.
+
+The manifest's ``post_load`` applies them once per process, when the first
+database that has this addon installed is loaded. Each module changes one
+thing (README, *Patches of Odoo*); where a change can tell the databases
+apart, it acts only for those where this addon is installed.
+"""
+from . import bus_dispatch, bus_listener, connection_pool, db_outage
+
+
+def post_load():
+    bus_listener.install()
+    bus_dispatch.install()
+    connection_pool.install()
+    db_outage.install()

@@ -1,0 +1,139 @@
+"""In the gevent process, POS polls wait their turn for a database connection.
+
+A message to hundreds of POSes wakes all their polls at once, and each POS
+polls again at once: every one of those requests takes a connection for a
+moment (registry signaling, session, access check), and Odoo's pool
+(``db_maxconn``) fails each borrow over its size with ``PoolError``. Here a
+borrow for a database with this addon, made while serving a POS poll (the
+request ``/longpolling/poll`` naming a POS channel, or the batch reader of
+``bus_dispatch``), waits up to ``WAIT`` seconds, in arrival order, for a
+connection given back. It never waits when its greenlet already holds a
+connection (Odoo nests borrows: ``check_signaling`` keeps its cursor while
+``Registry.new`` opens more), so holders cannot wait on each other. Every
+other borrower fails as fast as in Odoo.
+"""
+import collections
+import contextlib
+import functools
+import threading
+import time
+
+import odoo
+from odoo import http, sql_db
+
+from ..models.pos_config import parse_pos_channel
+from .installed import installed_in
+
+WAIT = 15
+POLL_PATH = "/longpolling/poll"
+_readers = set()
+
+
+@contextlib.contextmanager
+def reading_for_pos_polls():
+    """The current greenlet reads for POS polls: its borrows may wait."""
+    me = threading.current_thread()
+    _readers.add(me)
+    try:
+        yield
+    finally:
+        _readers.discard(me)
+
+
+def serving_pos_poll():
+    """Whether the current request is a long poll naming a POS channel."""
+    try:
+        request = http.request._get_current_object()
+    except RuntimeError:  # outside a request
+        return False
+    answer = getattr(request, "_pos_longpolling_poll", None)
+    if answer is None:
+        params = getattr(request, "params", None) or {}
+        channels = params.get("channels")
+        answer = (
+            request.httprequest.path == POLL_PATH
+            and isinstance(channels, list)
+            and any(parse_pos_channel(channel) for channel in channels[:100])
+        )
+        request._pos_longpolling_poll = answer
+    return answer
+
+
+class PoolQueue:
+    """Who may wait for a connection of one pool class, and in what order."""
+
+    def __init__(self, wait=WAIT, may_wait=serving_pos_poll):
+        self.wait = wait
+        self.may_wait = may_wait
+        # threading is gevent's own in the gevent process (monkey patched).
+        self.turns = collections.deque()
+        self.owners = {}
+
+    def borrow(self, borrow, pool, connection_info):
+        me = threading.current_thread()
+        if me in self.owners.values() or not self._waits(me, connection_info):
+            connection = borrow(pool, connection_info)
+        else:
+            connection = self._borrow_in_turn(borrow, pool, connection_info)
+        self.owners[id(connection)] = me
+        return connection
+
+    def given_back(self, connection):
+        self.owners.pop(id(connection), None)
+        if self.turns:
+            self.turns.popleft().set()
+
+    def _waits(self, me, connection_info):
+        return (me in _readers or self.may_wait()) and installed_in(
+            connection_info.get("database")
+        )
+
+    def _borrow_in_turn(self, borrow, pool, connection_info):
+        if not self.turns:
+            try:
+                return borrow(pool, connection_info)
+            except sql_db.PoolError:
+                pass
+        deadline = time.monotonic() + self.wait
+        turn = threading.Event()
+        self.turns.append(turn)
+        try:
+            while turn.wait(deadline - time.monotonic()):
+                turn.clear()
+                try:
+                    return borrow(pool, connection_info)
+                except sql_db.PoolError:
+                    # Taken by a borrower that does not wait: stay first.
+                    self.turns.appendleft(turn)
+            raise sql_db.PoolError(
+                "The Connection Pool Is Full (waited %s s for a connection)" % self.wait
+            )
+        finally:
+            if turn in self.turns:
+                self.turns.remove(turn)
+            elif turn.is_set() and self.turns:
+                # Woken but leaving without it: pass the turn on.
+                self.turns.popleft().set()
+
+
+def install(pool_class=sql_db.ConnectionPool, queue=None):
+    """Make ``pool_class`` serve POS polls in turn (gevent process only)."""
+    if hasattr(pool_class, "pos_queue") or (queue is None and not odoo.evented):
+        return
+    queue = queue or PoolQueue()
+    borrow, give_back = pool_class.borrow, pool_class.give_back
+
+    @functools.wraps(borrow)
+    def borrow_in_turn(self, connection_info):
+        return queue.borrow(borrow, self, connection_info)
+
+    @functools.wraps(give_back)
+    def give_back_and_wake(self, connection, keep_in_pool=True):
+        try:
+            return give_back(self, connection, keep_in_pool)
+        finally:
+            queue.given_back(connection)
+
+    pool_class.pos_queue = queue
+    pool_class.borrow = borrow_in_turn
+    pool_class.give_back = give_back_and_wake
