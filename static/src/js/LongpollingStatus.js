@@ -11,6 +11,7 @@ odoo.define("pos_longpolling.LongpollingStatus", function (require) {
         online: {color: "oe_green", label: _t("online")},
         waiting: {color: "oe_orange", label: _t("waiting for the server")},
         offline: {color: "oe_red", label: _t("offline")},
+        refused: {color: "oe_red", label: _t("refused by the server")},
         stopped: {color: "oe_hidden", label: _t("stopped")},
     };
 
@@ -34,21 +35,20 @@ odoo.define("pos_longpolling.LongpollingStatus", function (require) {
                 const connection = bus.longpolling_connection;
                 const look = LOOKS[connection.state];
                 const name = key === "default" ? _t("Longpolling") : key;
+                const label = connection.reason
+                    ? `${look.label} (${connection.reason})`
+                    : look.label;
                 return {
                     key,
                     bus,
                     color: look.color,
                     pinging: connection.pinging,
-                    title: _.str.sprintf(
-                        _t("%s: %s. Click to check."),
-                        name,
-                        look.label
-                    ),
+                    title: _.str.sprintf(_t("%s: %s. Click to check."), name, label),
                 };
             });
         }
         onClick(bus) {
-            bus.longpolling_connection.send_ping();
+            bus.check();
         }
         _subscribe() {
             this._unsubscribe();

@@ -10,13 +10,25 @@
  *
  * Delivery: the id of the last notification is kept (in `storage`, per tab)
  * so a reload resumes where it stopped; ids at or below it are dropped, so
- * nothing is delivered twice. After a silence longer than the server keeps
- * notifications, gap callbacks are told that messages may have been missed.
+ * nothing is delivered twice. When the server has deleted notifications of
+ * this POS that it had not read, the answer starts with one of type
+ * `pos.longpolling/gap`, and gap callbacks are told to reload what they show.
+ *
+ * Nothing a server answers, nor a callback, listener or error handler that
+ * throws, stops the polling. A refused poll (not logged in, no right to the
+ * POS) is retried after minutes, not seconds, and says why.
  */
 
 import {ConnectionMonitor, browserTimers, clearTimer} from "./connection_monitor.js";
 
 export const PING_CHANNEL = "pos.longpolling";
+export const GAP_TYPE = "pos.longpolling/gap";
+// The errors of a poll that the server refused, rather than failed.
+export const REFUSALS = new Set([
+    "odoo.exceptions.AccessError",
+    "odoo.exceptions.AccessDenied",
+    "odoo.http.SessionExpiredException",
+]);
 
 export const DEFAULTS = Object.freeze({
     // Odoo answers an idle poll after 50 s: give up on a poll after 65 s
@@ -28,9 +40,18 @@ export const DEFAULTS = Object.freeze({
     // within it.
     retryBase: 2,
     retryMax: 8,
-    // Seconds Odoo keeps notifications (bus.bus TIMEOUT * 2).
-    retention: 100,
+    // The same after refused polls: a login does not come back in seconds.
+    refusedBase: 60,
+    refusedMax: 600,
+    // pos.config's bounds of its timeouts (seconds).
+    maxSilence: [10, 3600],
+    pongTimeout: [2, 120],
 });
+
+/** `value` if a number within [min, max], else `fallback`. */
+function bounded(value, [min, max], fallback) {
+    return typeof value === "number" && value >= min && value <= max ? value : fallback;
+}
 
 export class ChannelBus {
     /**
@@ -71,6 +92,7 @@ export class ChannelBus {
         this.lastId = 0;
         this.lastContactAt = null;
         this.failures = 0;
+        this.refusals = 0;
         this.started = false;
         this._pollRequest = null;
         this._pollStartedAt = null;
@@ -113,8 +135,17 @@ export class ChannelBus {
         this._settings = this.settings();
         this.storageKey = this._settings.storageKey || this.storageKey;
         const connection = this.longpolling_connection;
-        connection.maxSilence = this._settings.maxSilence || connection.maxSilence;
-        connection.pongTimeout = this._settings.pongTimeout || connection.pongTimeout;
+        const {maxSilence, pongTimeout} = this.options;
+        connection.maxSilence = bounded(
+            this._settings.maxSilence,
+            maxSilence,
+            connection.maxSilence
+        );
+        connection.pongTimeout = bounded(
+            this._settings.pongTimeout,
+            pongTimeout,
+            connection.pongTimeout
+        );
         this._restore();
         this.started = true;
         this._poll();
@@ -131,9 +162,10 @@ export class ChannelBus {
     // Public: additions
 
     /**
-     * Calls `callback.call(thisArg, {silentFor})` when the bus comes back
-     * after a silence longer than the server keeps messages: messages sent
-     * meanwhile may be lost, so reload what the POS shows.
+     * Calls `callback.call(thisArg, {silentFor, lastId, deletedId})` when the
+     * server deleted notifications of this POS before the bus read them
+     * (it was away for longer than the server keeps them): reload what the
+     * POS shows.
      */
     add_gap_callback(callback, thisArg) {
         this.gapCallbacks.push({callback, thisArg});
@@ -155,6 +187,10 @@ export class ChannelBus {
         if (!this.started) {
             return;
         }
+        if (this.longpolling_connection.state === "refused") {
+            this.check();
+            return;
+        }
         const pollAge = this.timers.now() - (this._pollStartedAt || 0);
         if (this._pollRequest && pollAge > this.options.pollTimeout * 1000) {
             this._restartPoll();
@@ -163,6 +199,18 @@ export class ChannelBus {
             this._poll();
         }
         this.longpolling_connection.onWake();
+    }
+
+    /** The cashier asks (clicks the icon): poll now if waiting to, and ping. */
+    check() {
+        if (!this.started) {
+            return Promise.resolve(false);
+        }
+        if (this._retryTimer !== null) {
+            clearTimer(this, "_retryTimer");
+            this._poll();
+        }
+        return this.longpolling_connection.send_ping();
     }
 
     // Private
@@ -182,15 +230,18 @@ export class ChannelBus {
             this._pollTimer = null;
             request.abort();
         }, this.options.pollTimeout * 1000);
-        if (this.failures) {
+        if (this.failures || this.refusals) {
             this.longpolling_connection.onReconnecting();
         }
         request.promise.then(
             (notifications) => {
                 if (this._pollDone(request)) {
-                    this.failures = 0;
-                    this._onNotifications(notifications || []);
-                    this._poll();
+                    this.failures = this.refusals = 0;
+                    try {
+                        this._onNotifications(notifications);
+                    } finally {
+                        this._poll();
+                    }
                 }
             },
             (error) => {
@@ -201,20 +252,33 @@ export class ChannelBus {
                     this._poll();
                     return;
                 }
-                this.failures++;
-                this.longpolling_connection.onPollFailed();
+                let delay = 0;
+                if (error && error.data && REFUSALS.has(error.data.name)) {
+                    this.refusals++;
+                    this.failures = 0;
+                    this.longpolling_connection.onRefused(error.message);
+                    delay = this.retryDelay(this.refusals, "refused");
+                } else {
+                    this.failures++;
+                    this.longpolling_connection.onPollFailed();
+                    delay = this.retryDelay(this.failures);
+                }
                 this._retryTimer = this.timers.setTimeout(() => {
                     this._retryTimer = null;
                     this._poll();
-                }, this.retryDelay(this.failures));
+                }, delay);
             }
         );
     }
 
-    /** Milliseconds to wait before the next poll after `failures` failures. */
-    retryDelay(failures) {
-        const {retryBase, retryMax} = this.options;
-        const ceiling = Math.min(retryMax, retryBase * 2 ** (failures - 1)) * 1000;
+    /**
+     * Milliseconds to wait before the next poll after `count` failures
+     * (`kind` "retry") or refusals ("refused") in a row.
+     */
+    retryDelay(count, kind = "retry") {
+        const base = this.options[`${kind}Base`];
+        const max = this.options[`${kind}Max`];
+        const ceiling = Math.min(max, base * 2 ** (count - 1)) * 1000;
         return ceiling / 2 + (this.random() * ceiling) / 2;
     }
 
@@ -247,12 +311,28 @@ export class ChannelBus {
         const now = this.timers.now();
         const silentFor = this.lastContactAt === null ? 0 : now - this.lastContactAt;
         this.lastContactAt = now;
-        if (silentFor > this.options.retention * 1000) {
-            this._dispatch(this.gapCallbacks, "gap", {silentFor});
+        const valid = (Array.isArray(notifications) ? notifications : []).filter(
+            (notification) =>
+                notification &&
+                Number.isInteger(notification.id) &&
+                notification.message &&
+                typeof notification.message.type === "string"
+        );
+        const gaps = valid.filter(({message}) => message.type === GAP_TYPE);
+        let deletedId = 0;
+        for (const {id} of gaps) {
+            deletedId = Math.max(deletedId, id);
         }
-        let received = false;
-        for (const {id, message} of notifications) {
-            if (id <= this.lastId) {
+        if (deletedId > this.lastId) {
+            this._dispatch(this.gapCallbacks, "gap", {
+                silentFor,
+                lastId: this.lastId,
+                deletedId,
+            });
+        }
+        let received = gaps.length > 0;
+        for (const {id, message} of valid) {
+            if (id <= this.lastId || message.type === GAP_TYPE) {
                 continue;
             }
             this.lastId = id;
@@ -262,6 +342,8 @@ export class ChannelBus {
                 this._dispatch([entry], message.type, message.payload);
             }
         }
+        // Nothing older than the deleted ones is left to read.
+        this.lastId = Math.max(this.lastId, deletedId);
         this._save();
         if (received) {
             this.longpolling_connection.onNotification();
@@ -273,7 +355,11 @@ export class ChannelBus {
             try {
                 callback.call(thisArg, payload);
             } catch (error) {
-                this.onError(error, channelName, payload);
+                try {
+                    this.onError(error, channelName, payload);
+                } catch (handlerError) {
+                    console.error("pos_longpolling: the error handler failed", handlerError);
+                }
             }
         }
     }

@@ -8,11 +8,14 @@
  *   PING sent --PONG (a notification) within pongTimeout s--> online
  *   PING sent --no notification within pongTimeout s / PING failed--> offline
  *   any started state --poll failed--> offline
- *   offline --poll issued again (reconnecting)--> waiting, PING sent
+ *   any started state --poll refused (not logged in, no right)--> refused
+ *   offline, refused --poll issued again (reconnecting)--> waiting, PING sent
  *
- * A PING is never sent while another one is outstanding, so nothing (a
- * click, a wake-up, the silence timer) can make it ping in a loop. Timers
- * and the PING transport are injected, so tests drive it with a fake clock.
+ * A PING is never sent while another one is outstanding, nor while refused
+ * (it would be refused too), so nothing (a click, a wake-up, the silence
+ * timer) can make it ping in a loop. Timers and the PING transport are
+ * injected, so tests drive it with a fake clock. A listener that throws
+ * changes nothing.
  */
 
 export const STATES = Object.freeze({
@@ -20,6 +23,7 @@ export const STATES = Object.freeze({
     WAITING: "waiting",
     ONLINE: "online",
     OFFLINE: "offline",
+    REFUSED: "refused",
 });
 
 export const browserTimers = {
@@ -53,6 +57,8 @@ export class ConnectionMonitor {
         this.state = STATES.STOPPED;
         this.pinging = false;
         this.lastNotificationAt = null;
+        // Why the server refused the last poll, while `state` is "refused".
+        this.reason = null;
         this._silenceTimer = null;
         this._pongTimer = null;
         this._pingPromise = null;
@@ -104,9 +110,23 @@ export class ConnectionMonitor {
         this._setState(STATES.OFFLINE);
     }
 
+    /**
+     * The server refused the poll (`reason`: its message): no PING until a
+     * poll is issued again.
+     */
+    onRefused(reason) {
+        if (this.state === STATES.STOPPED) {
+            return;
+        }
+        this._finishPing(false);
+        clearTimer(this, "_silenceTimer");
+        this.reason = reason;
+        this._setState(STATES.REFUSED);
+    }
+
     /** A new poll was issued after a failure: check the way back. */
     onReconnecting() {
-        if (this.state !== STATES.OFFLINE) {
+        if (this.state !== STATES.OFFLINE && this.state !== STATES.REFUSED) {
             return;
         }
         this._setState(STATES.WAITING);
@@ -118,7 +138,7 @@ export class ConnectionMonitor {
      * check the connection unless it was heard from recently.
      */
     onWake() {
-        if (this.state === STATES.STOPPED || this.pinging) {
+        if ([STATES.STOPPED, STATES.REFUSED].includes(this.state) || this.pinging) {
             return;
         }
         const silentFor = this.timers.now() - (this.lastNotificationAt || 0);
@@ -132,7 +152,7 @@ export class ConnectionMonitor {
      * notification. Resolves to true (PONG) or false (offline, stopped).
      */
     send_ping() {
-        if (this.state === STATES.STOPPED) {
+        if (this.state === STATES.STOPPED || this.state === STATES.REFUSED) {
             return Promise.resolve(false);
         }
         if (this._pingPromise) {
@@ -188,13 +208,20 @@ export class ConnectionMonitor {
     }
 
     _setState(state) {
+        if (state !== STATES.REFUSED) {
+            this.reason = null;
+        }
         this.state = state;
         this._notify();
     }
 
     _notify() {
         for (const listener of this._listeners) {
-            listener(this);
+            try {
+                listener(this);
+            } catch (error) {
+                console.error("pos_longpolling: a connection listener failed", error);
+            }
         }
     }
 }

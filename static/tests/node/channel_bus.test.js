@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import {beforeEach, describe, test} from "node:test";
 
-import {ChannelBus, PING_CHANNEL} from "../../src/js/channel_bus.js";
+import {ChannelBus, GAP_TYPE, PING_CHANNEL} from "../../src/js/channel_bus.js";
+import {RpcError} from "../../src/js/http_transport.js";
 import {STATES} from "../../src/js/connection_monitor.js";
 import {FakeTimers, FakeTransport, MemoryStorage, settle} from "./fakes.js";
 
@@ -258,54 +259,165 @@ describe("ChannelBus", () => {
         assert.ok(transport.current);
     });
 
-    test("gap signal after a silence longer than the server keeps messages", async () => {
+    test("gap signal when the server says it deleted unread notifications", async () => {
         const gaps = [];
-        bus.add_gap_callback((info) => gaps.push(info.silentFor));
+        bus.add_gap_callback((info) => gaps.push(info));
+        bus.add_channel_callback("x", (data) => received.push(data));
         bus.start();
-        await transport.answer([[1, PING_CHANNEL, "PONG"]]);
-        // A short outage (30 s): no gap.
+        await transport.answer([[2, "x", "a"]]);
+        // A silence, however long, is no gap.
         await transport.fail();
-        await timers.advance(30_000);
+        await timers.advance(300_000);
         await transport.answer([]);
         assert.deepEqual(gaps, []);
-        // A long one (over 100 s).
-        await transport.fail();
-        await timers.advance(150_000);
-        await transport.answer([[2, "x", 1]]);
+        // The server deleted up to id 9; id 6 was kept and still comes.
+        await transport.answer([
+            [9, GAP_TYPE, {last: 2}],
+            [6, "x", "kept"],
+            [11, "x", "new"],
+        ]);
         assert.equal(gaps.length, 1);
-        assert.ok(gaps[0] > 100_000);
-    });
-
-    test("gap signal after a reload that took longer than the retention", async () => {
-        const storage = new MemoryStorage();
-        bus = makeBus({timers, transport, storage});
-        bus.start();
-        await transport.answer([[5, "x", 1]]);
-        bus.stop();
-        await timers.advance(300_000);
-        const t2 = new FakeTransport();
-        const gaps = [];
-        const reloaded = makeBus({timers, transport: t2, storage});
-        reloaded.add_gap_callback(() => gaps.push("gap"));
-        reloaded.start();
-        await t2.answer([]);
-        assert.deepEqual(gaps, ["gap"]);
-        // A fresh POS (nothing stored) has no gap to report.
-        const fresh = makeBus({timers, transport: new FakeTransport()});
-        fresh.add_gap_callback(() => gaps.push("fresh"));
-        fresh.start();
-        await fresh.transport.answer([]);
-        assert.deepEqual(gaps, ["gap"]);
+        assert.deepEqual(
+            {lastId: gaps[0].lastId, deletedId: gaps[0].deletedId},
+            {lastId: 2, deletedId: 9}
+        );
+        assert.deepEqual(received, ["a", "kept", "new"]);
+        assert.equal(bus.lastId, 11);
+        assert.equal(transport.current.params.last, 11);
+        // Deleted and nothing else kept: the bus moves past them.
+        await transport.answer([[20, GAP_TYPE, {last: 11}]]);
+        assert.equal(gaps.length, 2);
+        assert.equal(transport.current.params.last, 20);
     });
 
     test("a throwing gap callback is reported like a channel callback", async () => {
         bus.add_gap_callback(() => {
             throw new Error("reload failed");
         });
-        bus.lastContactAt = timers.now() - 200_000;
         bus.start();
-        await transport.answer([]);
-        assert.deepEqual(errors, [["reload failed", "gap", {silentFor: 200_000}]]);
+        await transport.answer([[5, GAP_TYPE, {last: 0}]]);
+        assert.deepEqual(
+            errors.map(([message, channel]) => [message, channel]),
+            [["reload failed", "gap"]]
+        );
+        assert.ok(transport.current, "still polling");
+    });
+
+    test("malformed answers neither stop polling nor deliver", async () => {
+        bus.add_channel_callback("x", (data) => received.push(data));
+        bus.start();
+        const answerRaw = async (answer) => {
+            const request = transport.current;
+            request.done = true;
+            request.resolve(answer);
+            await settle();
+        };
+        for (const answer of [null, "oops", {id: 1}, 42]) {
+            await answerRaw(answer);
+            assert.ok(transport.current, `polling after ${JSON.stringify(answer)}`);
+        }
+        await answerRaw([
+            null,
+            {id: "3", message: {type: "x", payload: "string id"}},
+            {id: 4},
+            {id: 5, message: null},
+            {id: 6, message: {type: "x", payload: "ok"}},
+        ]);
+        assert.deepEqual(received, ["ok"]);
+        assert.equal(transport.current.params.last, 6);
+    });
+
+    test("an error handler or a state listener that throws stops nothing", async () => {
+        const failing = new ChannelBus({
+            transport,
+            settings: () => SETTINGS,
+            timers,
+            random: () => 0.5,
+            onError: () => {
+                throw new Error("handler broken");
+            },
+        });
+        failing.longpolling_connection.onChange(() => {
+            throw new Error("listener broken");
+        });
+        failing.add_channel_callback("x", () => {
+            throw new Error("callback broken");
+        });
+        failing.add_channel_callback("y", (data) => received.push(data));
+        failing.start();
+        await transport.answer([
+            [1, "x", 1],
+            [2, "y", "after"],
+        ]);
+        assert.deepEqual(received, ["after"]);
+        assert.ok(transport.current);
+        assert.equal(failing.longpolling_connection.state, STATES.ONLINE);
+    });
+
+    test("a refused poll backs off to minutes, says why, pings no more, resumes", async () => {
+        bus.start();
+        const refusal = new RpcError("/longpolling/poll: log in", {
+            name: "odoo.exceptions.AccessError",
+        });
+        const connection = bus.longpolling_connection;
+        const pings = () => transport.pings.length;
+        for (const expected of [60_000, 120_000, 240_000, 480_000, 600_000, 600_000]) {
+            await transport.fail(refusal);
+            assert.equal(connection.state, STATES.REFUSED);
+            assert.match(connection.reason, /log in/);
+            assert.equal(connection.is_online, false);
+            const before = pings();
+            // random() is 0.5: three quarters of the ceiling.
+            assert.deepEqual(timers.delays(), [expected * 0.75]);
+            await timers.advance(expected * 0.75 - 1);
+            assert.equal(transport.current, null, "no poll before the delay");
+            assert.equal(pings(), before, "no ping while refused");
+            await timers.advance(1);
+            assert.ok(transport.current);
+            assert.equal(pings(), before + 1, "one ping per retry");
+        }
+        // Logged in again: the retry goes through.
+        transport.pings[transport.pings.length - 1].resolve(1);
+        await transport.answer([[1, PING_CHANNEL, "PONG"]]);
+        assert.equal(connection.state, STATES.ONLINE);
+        assert.equal(connection.reason, null);
+        await transport.fail(refusal);
+        assert.deepEqual(timers.delays(), [45_000], "back off from the start again");
+    });
+
+    test("a click or a wake-up retries a refused poll at once", async () => {
+        bus.start();
+        const refusal = new RpcError("denied", {name: "odoo.http.SessionExpiredException"});
+        await transport.fail(refusal);
+        assert.equal(transport.current, null);
+        bus.check();
+        assert.ok(transport.current);
+        await transport.fail(refusal);
+        bus.wake();
+        assert.ok(transport.current);
+        await transport.fail(new RpcError("/longpolling/poll: HTTP 502", null));
+        assert.equal(bus.longpolling_connection.state, STATES.OFFLINE);
+        const retryAt = timers.pending.get(bus._retryTimer).at;
+        assert.ok(retryAt - timers.now() <= 8_000, "network errors retry in seconds");
+    });
+
+    test("timeouts outside pos.config's bounds are not used", async () => {
+        const odd = new ChannelBus({
+            transport,
+            settings: () => ({...SETTINGS, maxSilence: 0.001, pongTimeout: 0}),
+            timers,
+        });
+        odd.start();
+        assert.equal(odd.longpolling_connection.maxSilence, 60);
+        assert.equal(odd.longpolling_connection.pongTimeout, 10);
+        const fine = new ChannelBus({
+            transport: new FakeTransport(),
+            settings: () => ({...SETTINGS, maxSilence: 30, pongTimeout: 5}),
+            timers,
+        });
+        fine.start();
+        assert.equal(fine.longpolling_connection.maxSilence, 30);
+        assert.equal(fine.longpolling_connection.pongTimeout, 5);
     });
 
     test("stop: no poll, no timer left, late answers ignored", async () => {

@@ -160,4 +160,35 @@ describe("ConnectionMonitor", () => {
             [STATES.ONLINE, false],
         ]);
     });
+
+    test("refused: no PING by click, wake-up or silence, until a poll is issued again", async () => {
+        monitor.start();
+        monitor.onNotification();
+        const pending = monitor.send_ping();
+        monitor.onRefused("log in");
+        assert.equal(await pending, false);
+        assert.equal(monitor.state, STATES.REFUSED);
+        assert.equal(monitor.reason, "log in");
+        const before = pings;
+        assert.equal(await monitor.send_ping(), false);
+        monitor.onWake();
+        await timers.advance(3_600_000);
+        assert.equal(pings, before);
+        assert.deepEqual(timers.delays(), []);
+        monitor.onReconnecting();
+        assert.equal(monitor.state, STATES.WAITING);
+        assert.equal(monitor.reason, null);
+        await settle();
+        assert.equal(pings, before + 1);
+    });
+
+    test("a listener that throws does not stop the others", () => {
+        const seen = [];
+        monitor.onChange(() => {
+            throw new Error("broken listener");
+        });
+        monitor.onChange((m) => seen.push(m.state));
+        monitor.start();
+        assert.deepEqual(seen.slice(0, 1), [STATES.WAITING]);
+    });
 });
