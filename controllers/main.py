@@ -33,9 +33,15 @@ def check_poll(channels, last, options, unknown):
             % MAX_POLL_CHANNELS
         )
     for channel in channels:
-        if not isinstance(channel, str) or not 0 < len(channel) <= MAX_POLL_CHANNEL_LENGTH:
+        if (
+            not isinstance(channel, str)
+            or not 0 < len(channel) <= MAX_POLL_CHANNEL_LENGTH
+        ):
             raise ValidationError(
-                _("Longpolling: a channel must be a string of 1 to %(max)s characters, not %(value)s.")
+                _(
+                    "Longpolling: a channel must be a string of 1 to %(max)s "
+                    "characters, not %(value)s."
+                )
                 % {"max": MAX_POLL_CHANNEL_LENGTH, "value": short_repr(channel)}
             )
     if (
@@ -44,7 +50,10 @@ def check_poll(channels, last, options, unknown):
         or not 0 <= last <= MAX_NOTIFICATION_ID
     ):
         raise ValidationError(
-            _("Longpolling: last must be a notification id (an integer of 0 or more), not %s.")
+            _(
+                "Longpolling: last must be a notification id (an integer of 0 "
+                "or more), not %s."
+            )
             % short_repr(last)
         )
     if options is None:
@@ -91,7 +100,10 @@ class PosLongpollingController(BusController):
             raise UserError(
                 _("POS longpolling: the database is unavailable (%s).") % error
             ) from None
-        gap = {"id": deleted_id, "message": {"type": GAP_TYPE, "payload": {"last": last}}}
+        gap = {
+            "id": deleted_id,
+            "message": {"type": GAP_TYPE, "payload": {"last": last}},
+        }
         return [gap] + answer["notifications"]
 
     @route("/pos_longpolling/update", type="json", auth="public", cors="*")

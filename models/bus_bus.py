@@ -14,7 +14,9 @@ class BusBus(models.Model):
         one search for all polls with ``last > 0`` (a module that overrides
         ``_poll`` overrides this too). Each notification comes once per
         poll, whatever the poll names twice."""
-        results = [self._poll(channels, 0) if not last else None for channels, last in polls]
+        results = [
+            self._poll(channels, 0) if not last else None for channels, last in polls
+        ]
         later = [index for index, (_channels, last) in enumerate(polls) if last]
         if not later:
             return results

@@ -58,7 +58,9 @@ class BatchReader:
             self._running = True
             (self._spawn or _gevent_spawn)(self._run)
         if not read.done.wait(timeout):
-            raise TimeoutError("the bus of %s was not read in %s s" % (self.dbname, timeout))
+            raise TimeoutError(
+                "the bus of %s was not read in %s s" % (self.dbname, timeout)
+            )
         if read.error is not None:
             raise read.error
         return read.result
@@ -93,7 +95,9 @@ class BatchReader:
             for read in batch:
                 try:
                     with bus_bus.env.cr.savepoint(flush=False):
-                        read.result = bus_bus._poll_batch([(read.channels, read.last)])[0]
+                        read.result = bus_bus._poll_batch([(read.channels, read.last)])[
+                            0
+                        ]
                 except Exception as error:  # pylint: disable=broad-except
                     read.error = error
             return

@@ -90,10 +90,8 @@ class PoolQueue:
 
     def _borrow_in_turn(self, borrow, pool, connection_info):
         if not self.turns:
-            try:
+            with contextlib.suppress(sql_db.PoolError):
                 return borrow(pool, connection_info)
-            except sql_db.PoolError:
-                pass
         deadline = time.monotonic() + self.wait
         turn = threading.Event()
         self.turns.append(turn)

@@ -146,13 +146,17 @@ class TestGap(PosLongpollingCase):
         self.assertFalse(self.pos_closed.longpolling_deleted_id)
         # Read before the deletion, or a first poll: nothing missed.
         for last in (0, deleted_a, kept):
-            self.assertEqual(self.PosConfig._check_longpolling_channels(channels, last), 0)
+            self.assertEqual(
+                self.PosConfig._check_longpolling_channels(channels, last), 0
+            )
         self.assertEqual(
             self.PosConfig._check_longpolling_channels(channels, start), deleted_a
         )
         # Other databases' channels and other channels change nothing.
         newest = self.last_bus_id()
-        Bus._sendmany([('["other_db","x","%d"]' % self.pos_a.id, "x", 1), ("broadcast", "x", 1)])
+        Bus._sendmany(
+            [('["other_db","x","%d"]' % self.pos_a.id, "x", 1), ("broadcast", "x", 1)]
+        )
         Bus.search([("id", ">", newest)]).unlink()
         self.assertEqual(self.pos_a.longpolling_deleted_id, deleted_a)
 

@@ -122,8 +122,8 @@ class TestConnectionPool(BaseCase):
 
     def test_only_databases_with_the_addon_wait(self):
         info = dict(self.info, database="pos_longpolling_without_addon")
-        out, thread = self.in_thread(lambda: QueuedPool.pos_queue._waits(
-            threading.current_thread(), info
-        ))
+        out, thread = self.in_thread(
+            lambda: QueuedPool.pos_queue._waits(threading.current_thread(), info)
+        )
         thread.join(5)
         self.assertEqual(out, [False])

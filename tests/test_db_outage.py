@@ -6,7 +6,7 @@ from werkzeug.exceptions import ServiceUnavailable
 from odoo import sql_db
 from odoo.modules.registry import Registry
 from odoo.tests import tagged
-from odoo.tests.common import BaseCase, get_db_name
+from odoo.tests.common import BaseCase
 
 from ..patches import db_outage
 from ..patches.db_outage import database_unreachable, install

@@ -35,7 +35,10 @@ class TestPollBatch(PosLongpollingCase):
         return [
             ([a._get_full_channel_name("x")], self.start),
             ([a._get_full_channel_name(c) for c in ("x", "y")], self.start),
-            ([b._get_full_channel_name(c) for c in ("x", "pos.longpolling")], self.middle),
+            (
+                [b._get_full_channel_name(c) for c in ("x", "pos.longpolling")],
+                self.middle,
+            ),
             ([self.pos_closed._get_full_channel_name("x")], self.start),
             (["broadcast", a._get_full_channel_name("y")], self.start),
             ([a._get_full_channel_name("x")], 0),
@@ -205,7 +208,9 @@ class TestWhichPollsAreBatched(BaseCase):
         patcher.start()
         self.addCleanup(patcher.stop)
         Registry.registries["pos_longpolling_without_addon"] = FakeRegistry()
-        self.addCleanup(Registry.registries.__delitem__, "pos_longpolling_without_addon")
+        self.addCleanup(
+            Registry.registries.__delitem__, "pos_longpolling_without_addon"
+        )
 
     def route(self, dbname, channels, options=None, evented=True):
         with patch.object(bus_dispatch.odoo, "evented", evented):

@@ -31,9 +31,18 @@ MALFORMED = [
     ({"channels": ["c"], "last": 0, "options": "x"}, "options must be"),
     ({"channels": ["c"], "last": 0, "options": [1]}, "options must be"),
     ({"channels": ["c"], "last": 0, "options": {"peek": "yes"}}, "options must be"),
-    ({"channels": ["c"], "last": 0, "options": {"bus_inactivity": "1"}}, "options must"),
-    ({"channels": ["c"], "last": 0, "options": dict.fromkeys("abcdefghijk", 1)}, "options"),
-    ({"channels": ["c"], "last": 0, "extra": 1}, "unexpected poll argument(s) ['extra']"),
+    (
+        {"channels": ["c"], "last": 0, "options": {"bus_inactivity": "1"}},
+        "options must",
+    ),
+    (
+        {"channels": ["c"], "last": 0, "options": dict.fromkeys("abcdefghijk", 1)},
+        "options",
+    ),
+    (
+        {"channels": ["c"], "last": 0, "extra": 1},
+        "unexpected poll argument(s) ['extra']",
+    ),
 ]
 
 
@@ -51,7 +60,9 @@ class TestCheckPoll(BaseCase):
     def test_malformed(self):
         for params, message in MALFORMED:
             params = dict(params)
-            arguments = [params.pop(name, None) for name in ("channels", "last", "options")]
+            arguments = [
+                params.pop(name, None) for name in ("channels", "last", "options")
+            ]
             with self.assertRaises(ValidationError) as caught:
                 check_poll(*arguments, params)
             self.assertIn(message, str(caught.exception))
@@ -70,7 +81,9 @@ class TestPollRoute(HttpCase):
     def poll(self, params):
         response = self.url_open(
             "/longpolling/poll",
-            data=json.dumps({"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}),
+            data=json.dumps(
+                {"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}
+            ),
             headers={"Content-Type": "application/json"},
         )
         self.assertEqual(response.status_code, 200)
@@ -82,11 +95,15 @@ class TestPollRoute(HttpCase):
             with self.assertLogs("odoo.http", "WARNING") as logs:
                 answer = self.poll(params)
             self.assertIn(message, answer["error"]["data"]["message"], params)
-            self.assertEqual(answer["error"]["data"]["name"], "odoo.exceptions.ValidationError")
+            self.assertEqual(
+                answer["error"]["data"]["name"], "odoo.exceptions.ValidationError"
+            )
             self.assertEqual([r.levelname for r in logs.records], ["WARNING"])
             self.assertIsNone(logs.records[0].exc_info)
 
     def test_a_well_formed_poll_goes_on_to_odoo(self):
         # Odoo's own answer in test mode: the arguments passed the check.
         answer = self.poll({"channels": ["c", "c"], "last": 0, "options": {}})
-        self.assertIn("not available in test mode", answer["error"]["data"]["message"], answer)
+        self.assertIn(
+            "not available in test mode", answer["error"]["data"]["message"], answer
+        )

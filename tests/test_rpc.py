@@ -63,11 +63,16 @@ class TestSendThroughRpc(HttpCase, PosLongpollingCase):
 
     def execute_kw(self, login, model, method, args):
         uid = self.xmlrpc_common.authenticate(self.dbname, login, login, {})
-        return self.xmlrpc_object.execute_kw(self.dbname, uid, login, model, method, args)
+        return self.xmlrpc_object.execute_kw(
+            self.dbname, uid, login, model, method, args
+        )
 
     def open_poses(self):
         sessions = self.env["pos.session"].search(
-            [("state", "!=", "closed"), ("config_id.company_id", "=", self.env.company.id)]
+            [
+                ("state", "!=", "closed"),
+                ("config_id.company_id", "=", self.env.company.id),
+            ]
         )
         return len(sessions.config_id)
 
@@ -80,7 +85,9 @@ class TestSendThroughRpc(HttpCase, PosLongpollingCase):
             answer = self.call_kw(
                 "lp_rpc_cashier", "pos.config", "send_to_all_poses", ["x", {"fake": 1}]
             )
-        self.assertIn("only a Point of Sale manager", answer["error"]["data"]["message"])
+        self.assertIn(
+            "only a Point of Sale manager", answer["error"]["data"]["message"]
+        )
         self.assertEqual([r.levelname for r in logs.records], ["WARNING"])
         self.assertEqual(self.sent(last, "x"), [])
         answer = self.call_kw(
@@ -91,11 +98,17 @@ class TestSendThroughRpc(HttpCase, PosLongpollingCase):
 
     def test_xml_rpc(self):
         last = self.last_bus_id()
-        with self.assertRaisesRegex(xmlrpc.client.Fault, "only a Point of Sale manager"):
-            self.execute_kw("lp_rpc_cashier", "pos.config", "send_to_all_poses", ["x", 1])
+        with self.assertRaisesRegex(
+            xmlrpc.client.Fault, "only a Point of Sale manager"
+        ):
+            self.execute_kw(
+                "lp_rpc_cashier", "pos.config", "send_to_all_poses", ["x", 1]
+            )
         self.assertEqual(self.sent(last, "x"), [])
         self.assertEqual(
-            self.execute_kw("lp_rpc_manager", "pos.config", "send_to_all_poses", ["x", 1]),
+            self.execute_kw(
+                "lp_rpc_manager", "pos.config", "send_to_all_poses", ["x", 1]
+            ),
             1,
         )
         self.assertEqual(len(self.sent(last, "x")), self.open_poses())

@@ -6,7 +6,6 @@ from odoo.tests import tagged
 from odoo.addons.bus.models.bus import channel_with_db, get_notify_payloads
 
 from ..models.pos_config import MAX_CHANNEL_NAME, MAX_DB_NAME, MAX_POS_ID
-
 from .common import PosLongpollingCase
 
 
@@ -173,13 +172,21 @@ class TestSend(PosLongpollingCase):
         """The partner-sync pattern: an employee edits a partner, and the
         server code that runs as this employee sends to the POSes."""
         employee = self.make_user("lp_employee", ["base.group_user"])
-        self.assertFalse(self.PosConfig.with_user(employee).check_access_rights("read", False))
+        self.assertFalse(
+            self.PosConfig.with_user(employee).check_access_rights("read", False)
+        )
         last = self.last_bus_id()
-        self.PosConfig.with_user(employee).send_to_all_poses("pos_partner_sync", {"p": 1})
+        self.PosConfig.with_user(employee).send_to_all_poses(
+            "pos_partner_sync", {"p": 1}
+        )
         self.assertEqual(
             sorted(self.bus_rows_since(last)),
             sorted(
-                (self.bus_channel(config, "pos_partner_sync"), "pos_partner_sync", {"p": 1})
+                (
+                    self.bus_channel(config, "pos_partner_sync"),
+                    "pos_partner_sync",
+                    {"p": 1},
+                )
                 for config in self.open_configs()
             ),
         )
@@ -187,7 +194,12 @@ class TestSend(PosLongpollingCase):
     def open_configs(self):
         return (
             self.env["pos.session"]
-            .search([("state", "!=", "closed"), ("config_id.company_id", "=", self.env.company.id)])
+            .search(
+                [
+                    ("state", "!=", "closed"),
+                    ("config_id.company_id", "=", self.env.company.id),
+                ]
+            )
             .config_id
         )
 
@@ -195,7 +207,9 @@ class TestSend(PosLongpollingCase):
         """Whatever a send or a PONG names within the bounds, its NOTIFY
         payload stays under PostgreSQL's 8,000 bytes."""
         worst = self.PosConfig._get_full_channel_name_by_id(
-            "\U0001f600" * (MAX_DB_NAME // 4), MAX_POS_ID, '"\U0001f600' * (MAX_CHANNEL_NAME // 2)
+            "\U0001f600" * (MAX_DB_NAME // 4),
+            MAX_POS_ID,
+            '"\U0001f600' * (MAX_CHANNEL_NAME // 2),
         )
         (payload,) = get_notify_payloads([channel_with_db("\U0001f600" * 16, worst)])
         self.assertLess(len(payload.encode()), 8000)
@@ -203,7 +217,13 @@ class TestSend(PosLongpollingCase):
         for bad in ("x" * (MAX_CHANNEL_NAME + 1),):
             with self.assertRaisesRegex(ValueError, "channel name"):
                 self.pos_a._send_to_channel(bad, 1)
-        for dbname, pos_id in (("d" * (MAX_DB_NAME + 1), 1), ("db", MAX_POS_ID + 1), ("db", 0), ("", 1), ("db", "1")):
+        for dbname, pos_id in (
+            ("d" * (MAX_DB_NAME + 1), 1),
+            ("db", MAX_POS_ID + 1),
+            ("db", 0),
+            ("", 1),
+            ("db", "1"),
+        ):
             with self.assertRaisesRegex(ValueError, "no POS channel"):
                 self.PosConfig._send_to_channel_by_id(dbname, pos_id, "c")
         self.assertEqual(self.bus_rows_since(last), [])

@@ -43,7 +43,7 @@ export const DEFAULTS = Object.freeze({
     // The same after refused polls: a login does not come back in seconds.
     refusedBase: 60,
     refusedMax: 600,
-    // pos.config's bounds of its timeouts (seconds).
+    // Pos.config's bounds of its timeouts (seconds).
     maxSilence: [10, 3600],
     pongTimeout: [2, 120],
 });
@@ -358,7 +358,10 @@ export class ChannelBus {
                 try {
                     this.onError(error, channelName, payload);
                 } catch (handlerError) {
-                    console.error("pos_longpolling: the error handler failed", handlerError);
+                    console.error(
+                        "pos_longpolling: the error handler failed",
+                        handlerError
+                    );
                 }
             }
         }

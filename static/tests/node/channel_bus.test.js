@@ -367,7 +367,7 @@ describe("ChannelBus", () => {
             assert.match(connection.reason, /log in/);
             assert.equal(connection.is_online, false);
             const before = pings();
-            // random() is 0.5: three quarters of the ceiling.
+            // Random() is 0.5: three quarters of the ceiling.
             assert.deepEqual(timers.delays(), [expected * 0.75]);
             await timers.advance(expected * 0.75 - 1);
             assert.equal(transport.current, null, "no poll before the delay");
@@ -387,7 +387,9 @@ describe("ChannelBus", () => {
 
     test("a click or a wake-up retries a refused poll at once", async () => {
         bus.start();
-        const refusal = new RpcError("denied", {name: "odoo.http.SessionExpiredException"});
+        const refusal = new RpcError("denied", {
+            name: "odoo.http.SessionExpiredException",
+        });
         await transport.fail(refusal);
         assert.equal(transport.current, null);
         bus.check();
