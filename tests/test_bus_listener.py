@@ -1,5 +1,6 @@
 import os
 import select
+import threading
 import time
 
 from odoo.tests import tagged
@@ -8,7 +9,7 @@ from odoo.tests.common import BaseCase
 from odoo.addons.bus.models import bus
 
 from ..patches import bus_listener
-from ..patches.bus_listener import HubSelect, RetryClock
+from ..patches.bus_listener import HubSelect, RetryClock, wake_waiting_polls
 
 HIGH_FD = 1500
 
@@ -72,3 +73,19 @@ class TestBusListener(BaseCase):
         self.assertIs(clock.time, time.time)
         self.assertEqual(clock.delay(50), bus_listener.RETRY)
         self.assertEqual(clock.delay(0.5), 0.5)
+
+    def test_reconnect_wakes_every_waiting_poll_on_a_snapshot(self):
+        channels = {}
+
+        class Event(threading.Event):
+            def set(self):
+                # What request threads may do meanwhile: no RuntimeError.
+                channels[("db", id(self))] = {threading.Event()}
+                channels[("db", "a")].discard(self)
+                super().set()
+
+        events = [Event() for _i in range(3)]
+        channels[("db", "a")] = set(events[:2])
+        channels[("db", "b")] = {events[2]}
+        wake_waiting_polls(type("Dispatcher", (), {"channels": channels}))
+        self.assertTrue(all(event.is_set() for event in events))
