@@ -1,4 +1,19 @@
+import json
+
 from odoo.tests.common import TransactionCase
+
+
+def json_rpc(case, url, params):
+    """The JSON-RPC answer of ``url`` to ``params``, in an HttpCase."""
+    response = case.url_open(
+        url,
+        data=json.dumps(
+            {"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}
+        ),
+        headers={"Content-Type": "application/json"},
+    )
+    case.assertEqual(response.status_code, 200)
+    return response.json()
 
 
 class PosLongpollingCase(TransactionCase):
@@ -23,8 +38,6 @@ class PosLongpollingCase(TransactionCase):
 
     def bus_rows_since(self, last_id):
         """``(channel, type, payload)`` of the bus rows written after ``last_id``."""
-        import json
-
         rows = self.env["bus.bus"].sudo().search([("id", ">", last_id)], order="id")
         result = []
         for row in rows:

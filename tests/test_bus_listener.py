@@ -82,7 +82,7 @@ class TestBusListener(BaseCase):
                 # What request threads may do meanwhile: no RuntimeError.
                 channels[("db", id(self))] = {threading.Event()}
                 channels[("db", "a")].discard(self)
-                super().set()
+                return super().set()
 
         events = [Event() for _i in range(3)]
         channels[("db", "a")] = set(events[:2])

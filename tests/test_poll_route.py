@@ -1,5 +1,3 @@
-import json
-
 from odoo.exceptions import ValidationError
 from odoo.tests import HttpCase, tagged
 from odoo.tests.common import BaseCase
@@ -10,6 +8,7 @@ from ..models.pos_config import (
     MAX_POLL_CHANNEL_LENGTH,
     MAX_POLL_CHANNELS,
 )
+from .common import json_rpc
 
 # (what a client sends, part of the error it gets)
 MALFORMED = [
@@ -79,15 +78,7 @@ class TestPollRoute(HttpCase):
     own and one warning line, before anything else reads it."""
 
     def poll(self, params):
-        response = self.url_open(
-            "/longpolling/poll",
-            data=json.dumps(
-                {"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}
-            ),
-            headers={"Content-Type": "application/json"},
-        )
-        self.assertEqual(response.status_code, 200)
-        return response.json()
+        return json_rpc(self, "/longpolling/poll", params)
 
     def test_malformed_polls(self):
         self.authenticate("admin", "admin")

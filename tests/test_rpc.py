@@ -1,11 +1,10 @@
-import json
 import xmlrpc.client
 from unittest.mock import patch
 
 from odoo import api
 from odoo.tests import HttpCase, tagged
 
-from .common import PosLongpollingCase
+from .common import PosLongpollingCase, json_rpc
 
 
 @api.model
@@ -42,24 +41,11 @@ class TestSendThroughRpc(HttpCase, PosLongpollingCase):
 
     def call_kw(self, login, model, method, args):
         self.authenticate(login, login)
-        response = self.url_open(
+        return json_rpc(
+            self,
             "/web/dataset/call_kw",
-            data=json.dumps(
-                {
-                    "jsonrpc": "2.0",
-                    "method": "call",
-                    "id": 1,
-                    "params": {
-                        "model": model,
-                        "method": method,
-                        "args": args,
-                        "kwargs": {},
-                    },
-                }
-            ),
-            headers={"Content-Type": "application/json"},
+            {"model": model, "method": method, "args": args, "kwargs": {}},
         )
-        return response.json()
 
     def execute_kw(self, login, model, method, args):
         uid = self.xmlrpc_common.authenticate(self.dbname, login, login, {})

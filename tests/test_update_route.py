@@ -3,6 +3,7 @@ import json
 from odoo.tests import HttpCase, tagged
 
 from ..models.pos_config import ALLOW_PUBLIC_PARAM
+from .common import json_rpc
 
 
 @tagged("post_install", "-at_install")
@@ -26,15 +27,7 @@ class TestUpdateRoute(HttpCase):
         return [(json.loads(r.channel), json.loads(r.message)) for r in rows]
 
     def call(self, params):
-        response = self.url_open(
-            "/pos_longpolling/update",
-            data=json.dumps(
-                {"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}
-            ),
-            headers={"Content-Type": "application/json"},
-        )
-        self.assertEqual(response.status_code, 200)
-        return response.json()
+        return json_rpc(self, "/pos_longpolling/update", params)
 
     def assert_refused(self, params, message_part):
         last = self.last_bus_id()
