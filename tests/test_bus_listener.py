@@ -14,6 +14,19 @@ from ..patches.bus_listener import HubSelect, RetryClock, wake_waiting_polls
 HIGH_FD = 1500
 
 
+class ChangingEvent(threading.Event):
+    """Changes the channel map when set, as request threads may meanwhile."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.channels = channels
+
+    def set(self):
+        self.channels[("db", id(self))] = {threading.Event()}
+        self.channels[("db", "a")].discard(self)
+        return super().set()
+
+
 @tagged("post_install", "-at_install")
 class TestBusListener(BaseCase):
     """The bus listener's wait, retry and reconnection (gevent process)."""
@@ -76,15 +89,7 @@ class TestBusListener(BaseCase):
 
     def test_reconnect_wakes_every_waiting_poll_on_a_snapshot(self):
         channels = {}
-
-        class Event(threading.Event):
-            def set(self):
-                # What request threads may do meanwhile: no RuntimeError.
-                channels[("db", id(self))] = {threading.Event()}
-                channels[("db", "a")].discard(self)
-                return super().set()
-
-        events = [Event() for _i in range(3)]
+        events = [ChangingEvent(channels) for _i in range(3)]
         channels[("db", "a")] = set(events[:2])
         channels[("db", "b")] = {events[2]}
         wake_waiting_polls(type("Dispatcher", (), {"channels": channels}))
