@@ -15,11 +15,12 @@ import subprocess
 import tarfile
 import zipfile
 from email.generator import Generator
-from email.parser import HeaderParser
 from pathlib import Path
 
-from manifestoo_core.metadata import addon_name_to_distribution_name
-from manifestoo_core.metadata import metadata_from_addon_dir
+from manifestoo_core.metadata import (
+    addon_name_to_distribution_name,
+    metadata_from_addon_dir,
+)
 from manifestoo_core.odoo_series import OdooSeries
 
 ADDON = "pos_longpolling"
@@ -41,24 +42,36 @@ def _text(msg):
     return out.getvalue()
 
 
+def _git_files():
+    try:
+        out = subprocess.check_output(
+            ["git", "ls-files", "-z"], text=True, stderr=subprocess.DEVNULL
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return sorted(f for f in out.split("\0") if f and os.path.isfile(f))
+
+
 def _files():
     """The files under git control, as whool; else (an sdist) all of them."""
-    try:
-        if not Path("PKG-INFO").exists():
-            out = subprocess.check_output(["git", "ls-files", "-z"], text=True)
-            return sorted(f for f in out.split("\0") if f and os.path.isfile(f))
-    except (OSError, subprocess.CalledProcessError):
-        pass
+    files = None if Path("PKG-INFO").exists() else _git_files()
+    if files is not None:
+        return files
     found = []
     for root, dirs, files in os.walk("."):  # never into symlinked folders
-        dirs[:] = [d for d in dirs if d not in (".git", "node_modules", "build", "dist")]
+        dirs[:] = [
+            d for d in dirs if d not in (".git", "node_modules", "build", "dist")
+        ]
         found += [os.path.relpath(os.path.join(root, f)) for f in files]
     return sorted(f for f in found if not os.path.islink(f))
 
 
 def _installed(path):
     return not (
-        path.startswith(DEV_ONLY) or path in DEV_FILES or path.startswith(".") or "__pycache__" in path
+        path.startswith(DEV_ONLY)
+        or path in DEV_FILES
+        or path.startswith(".")
+        or "__pycache__" in path
     )
 
 
@@ -71,7 +84,11 @@ def _write_wheel(wheel_directory, msg, entries):
     info = _dist_info(msg)
     entries = entries + [
         (info + "/METADATA", _text(msg).encode()),
-        (info + "/WHEEL", b"Wheel-Version: 1.0\nGenerator: pos_longpolling\nRoot-Is-Purelib: true\nTag: py3-none-any\n"),
+        (
+            info + "/WHEEL",
+            b"Wheel-Version: 1.0\nGenerator: pos_longpolling\n"
+            b"Root-Is-Purelib: true\nTag: py3-none-any\n",
+        ),
         (info + "/top_level.txt", b"odoo\n"),
     ]
     record = ""
@@ -79,8 +96,12 @@ def _write_wheel(wheel_directory, msg, entries):
         digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
         record += "{},sha256={},{}\n".format(name, digest.decode(), len(data))
     record += info + "/RECORD,,\n"
-    wheel = "{}-{}-py3-none-any.whl".format(msg["Name"].replace("-", "_"), msg["Version"])
-    with zipfile.ZipFile(os.path.join(wheel_directory, wheel), "w", zipfile.ZIP_DEFLATED) as zf:
+    wheel = "{}-{}-py3-none-any.whl".format(
+        msg["Name"].replace("-", "_"), msg["Version"]
+    )
+    with zipfile.ZipFile(
+        os.path.join(wheel_directory, wheel), "w", zipfile.ZIP_DEFLATED
+    ) as zf:
         for name, data in entries + [(info + "/RECORD", record.encode())]:
             zf.writestr(name, data)
     return wheel
@@ -89,7 +110,11 @@ def _write_wheel(wheel_directory, msg, entries):
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     prefix = "odoo/addons/%s/" % ADDON
     files = [f for f in _files() if _installed(f)]
-    return _write_wheel(wheel_directory, _metadata(), [(prefix + f, Path(f).read_bytes()) for f in files])
+    return _write_wheel(
+        wheel_directory,
+        _metadata(),
+        [(prefix + f, Path(f).read_bytes()) for f in files],
+    )
 
 
 def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
@@ -107,8 +132,15 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
 def build_sdist(sdist_directory, config_settings=None):
     msg = _metadata()
     base = "{}-{}".format(msg["Name"].replace("-", "_"), msg["Version"])
-    files = [f for f in _files() if _installed(f)] + ["pyproject.toml", "tools/build_backend.py"]
-    with tarfile.open(os.path.join(sdist_directory, base + ".tar.gz"), "w:gz", format=tarfile.PAX_FORMAT) as tf:
+    files = [f for f in _files() if _installed(f)] + [
+        "pyproject.toml",
+        "tools/build_backend.py",
+    ]
+    with tarfile.open(
+        os.path.join(sdist_directory, base + ".tar.gz"),
+        "w:gz",
+        format=tarfile.PAX_FORMAT,
+    ) as tf:
         for f in files:
             tf.add(f, arcname=base + "/" + f, recursive=False)
         info = tarfile.TarInfo(base + "/PKG-INFO")
