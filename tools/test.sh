@@ -15,7 +15,6 @@
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/pos_longpolling
 passed=0 failed=0 skipped=0
 
 step() { printf '\n== %s\n' "$*"; }
@@ -23,17 +22,8 @@ ok() { passed=$((passed + ${2:-1})); printf 'ok: %s\n' "$1"; }
 ko() { failed=$((failed + ${2:-1})); printf 'FAILED: %s\n' "$1"; }
 skip() { skipped=$((skipped + 1)); printf 'SKIPPED: %s\n' "$1"; }
 
-# tool_venv NAME REQUIREMENT...: a cached venv with these, made once
-tool_venv() {
-    local dir=$cache/$1
-    shift
-    if [ ! -f "$dir/.complete" ]; then
-        rm -rf "$dir" && python3 -m venv "$dir" >&2 &&
-            "$dir/bin/python" -m pip install --disable-pip-version-check -q "$@" >&2 &&
-            touch "$dir/.complete" || return 1
-    fi
-    echo "$dir"
-}
+# shellcheck source=tools/odoo_env.sh
+. "$repo/tools/odoo_env.sh"
 
 step "OCA checks: pre-commit run --all-files (.pre-commit-config.yaml)"
 log=$(mktemp)
@@ -78,9 +68,21 @@ else
     skip "node tests: no node on PATH (Node.js 18 or newer runs them)"
 fi
 
+step "Log check of the Odoo tests: only this addon's records count (checklog-odoo.cfg)"
+# on tools/checklog_sample.log: 3 records of ours, 3 of other modules (du_an,
+# nhan_su, phong_ban), all in a database named pos_longpolling_test_4242
+out=$(checklog "$repo/tools/checklog_sample.log" 2>&1)
+rc=$?
+if [ "$rc" -ne 0 ] && grep -q 'errors that caused failure (3)' <<<"$out" &&
+    grep -q 'errors that did not cause failure (3)' <<<"$out" &&
+    ! grep -A100 'errors that caused failure' <<<"$out" | grep -qE 'du_an|nhan_su|phong_ban'; then
+    ok "log check: the 3 records of ours fail the tests, the 3 of other modules do not"
+else
+    printf '%s\n' "$out"
+    ko "log check (tools/checklog_sample.log)"
+fi
+
 step "Odoo-native tests (tests/) in Odoo 15.0"
-# shellcheck source=tools/odoo_env.sh
-. "$repo/tools/odoo_env.sh"
 if ! find_odoo; then
     skip "Odoo-native tests: no Odoo 15.0 here (set ODOO_BIN to an odoo-bin, ODOO_PYTHON to its interpreter)"
 else
