@@ -27,6 +27,7 @@ ADDON = "pos_longpolling"
 # never installed: benchmark harness, commands, CI, Node tests, dotfiles
 DEV_ONLY = ("harness/", "tools/", ".ci/", "static/tests/node/", "build/", "dist/")
 DEV_FILES = ("package.json", "package-lock.json", "pyproject.toml", "PKG-INFO")
+DEV_FILES += ("checklog-odoo.cfg",)  # the Odoo tests' log check
 
 
 def _metadata():
@@ -75,13 +76,13 @@ def _installed(path):
     )
 
 
-def _dist_info(msg):
-    return "{}-{}.dist-info".format(msg["Name"].replace("-", "_"), msg["Version"])
+def _base(msg):
+    return "{}-{}".format(msg["Name"].replace("-", "_"), msg["Version"])
 
 
 def _write_wheel(wheel_directory, msg, entries):
     """entries: (name in the wheel, bytes); adds the dist-info and RECORD."""
-    info = _dist_info(msg)
+    info = _base(msg) + ".dist-info"
     entries = entries + [
         (info + "/METADATA", _text(msg).encode()),
         (
@@ -96,9 +97,7 @@ def _write_wheel(wheel_directory, msg, entries):
         digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
         record += "{},sha256={},{}\n".format(name, digest.decode(), len(data))
     record += info + "/RECORD,,\n"
-    wheel = "{}-{}-py3-none-any.whl".format(
-        msg["Name"].replace("-", "_"), msg["Version"]
-    )
+    wheel = _base(msg) + "-py3-none-any.whl"
     with zipfile.ZipFile(
         os.path.join(wheel_directory, wheel), "w", zipfile.ZIP_DEFLATED
     ) as zf:
@@ -131,7 +130,7 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
 
 def build_sdist(sdist_directory, config_settings=None):
     msg = _metadata()
-    base = "{}-{}".format(msg["Name"].replace("-", "_"), msg["Version"])
+    base = _base(msg)
     files = [f for f in _files() if _installed(f)] + [
         "pyproject.toml",
         "tools/build_backend.py",
@@ -148,14 +147,3 @@ def build_sdist(sdist_directory, config_settings=None):
         info.size = len(data)
         tf.addfile(info, io.BytesIO(data))
     return base + ".tar.gz"
-
-
-def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
-    msg = _metadata()
-    info = Path(metadata_directory, _dist_info(msg))
-    info.mkdir()
-    (info / "METADATA").write_text(_text(msg), encoding="utf-8")
-    return info.name
-
-
-prepare_metadata_for_build_editable = prepare_metadata_for_build_wheel

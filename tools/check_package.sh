@@ -69,7 +69,7 @@ else:
     manifest = ast.literal_eval(zipfile.ZipFile(wheel).read(prefix + "__manifest__.py").decode())
 junk = re.compile(
     r"^(harness|tools|\.ci|\.github|node_modules|build|dist|static/tests/node)/"
-    r"|^(package(-lock)?\.json|pyproject\.toml|PKG-INFO)$|^\.[^/]*$"
+    r"|^(package(-lock)?\.json|pyproject\.toml|PKG-INFO|checklog-odoo\.cfg)$|^\.[^/]*$"
     r"|(^|/)__pycache__/|\.py[co]$|(^|/)node_modules/"
 )
 for name in addon:
