@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# Checks the packaging of pos_longpolling (pyproject.toml, setup/):
+# Checks the packaging of pos_longpolling (pyproject.toml, tools/build_backend.py):
 #   1. copies the work tree into a folder NOT named pos_longpolling (a clone
 #      may be called anything) and builds the wheel from it with pip;
-#   2. checks the wheel: distribution odoo15-addon-pos-longpolling, the
+#   2. checks the wheel: distribution odoo-addon-pos-longpolling 15.0.x, the
 #      addon at odoo/addons/pos_longpolling/ with its manifest, every data
 #      file and asset of the manifest, and none of what only developers use
-#      (harness/, tools/, setup/, .ci/, static/tests/node/, node_modules/,
+#      (harness/, tools/, .ci/, static/tests/node/, node_modules/,
 #      package.json, pyproject.toml, dotfiles, bytecode);
 #   3. `pip install --no-deps <that folder>` into a scratch venv: the
 #      manifest must be at site-packages/odoo/addons/pos_longpolling/;
 #   4. where Odoo 15.0 is found (ODOO_BIN, ODOO_PYTHON as for tools/test.sh),
 #      that Odoo finds the installed addon in its addons path.
-# Needs python3 (3.8+) with venv, and PyPI (pip fetches whool to build).
+# Needs python3 (3.8+) with venv, and PyPI (pip fetches manifestoo-core).
+# Hand-written: no published tool checks a wheel against an Odoo manifest.
 # Exits 0 when every check passed, 1 otherwise.
 set -uo pipefail
 
@@ -52,8 +53,11 @@ names = zipfile.ZipFile(wheel).namelist()
 metadata_name = next(n for n in names if n.endswith(".dist-info/METADATA"))
 metadata = zipfile.ZipFile(wheel).read(metadata_name).decode()
 dist = re.search(r"^Name: (.*)$", metadata, re.M).group(1).strip()
-if re.sub(r"[-_.]+", "-", dist).lower() != "odoo15-addon-pos-longpolling":
-    errors.append("distribution is %r, not odoo15-addon-pos-longpolling" % dist)
+if re.sub(r"[-_.]+", "-", dist).lower() != "odoo-addon-pos-longpolling":
+    errors.append("distribution is %r, not odoo-addon-pos-longpolling" % dist)
+version = re.search(r"^Version: (.*)$", metadata, re.M).group(1).strip()
+if not version.startswith("15.0."):
+    errors.append("version %s is not 15.0.x" % version)
 addon = sorted(n[len(prefix):] for n in names if n.startswith(prefix))
 others = [n for n in names if not n.startswith(prefix) and ".dist-info/" not in n]
 if others:
@@ -64,8 +68,8 @@ if "__manifest__.py" not in addon:
 else:
     manifest = ast.literal_eval(zipfile.ZipFile(wheel).read(prefix + "__manifest__.py").decode())
 junk = re.compile(
-    r"^(harness|tools|setup|\.ci|\.github|node_modules|build|dist|static/tests/node)/"
-    r"|^(package(-lock)?\.json|pyproject\.toml|PKG-INFO)$|^\.[^/]*$"
+    r"^(harness|tools|\.ci|\.github|node_modules|build|dist|static/tests/node)/"
+    r"|^(package(-lock)?\.json|pyproject\.toml|PKG-INFO|checklog-odoo\.cfg)$|^\.[^/]*$"
     r"|(^|/)__pycache__/|\.py[co]$|(^|/)node_modules/"
 )
 for name in addon:
@@ -98,11 +102,11 @@ if "$tmp/target/bin/python" -m pip --disable-pip-version-check -q install --no-d
     >"$tmp/install.log" 2>&1; then
     site=$("$tmp/target/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
     installed=$("$tmp/target/bin/python" -m pip --disable-pip-version-check show \
-        odoo15-addon-pos-longpolling 2>/dev/null | sed -n 's/^Version: //p')
+        odoo-addon-pos-longpolling 2>/dev/null | sed -n 's/^Version: //p')
     if [ -f "$site/odoo/addons/pos_longpolling/__manifest__.py" ] && [ -n "$installed" ]; then
-        ok "pip install: odoo15-addon-pos-longpolling $installed, manifest at site-packages/odoo/addons/pos_longpolling/"
+        ok "pip install: odoo-addon-pos-longpolling $installed, manifest at site-packages/odoo/addons/pos_longpolling/"
     else
-        ko "pip install: no odoo15-addon-pos-longpolling with site-packages/odoo/addons/pos_longpolling/__manifest__.py"
+        ko "pip install: no odoo-addon-pos-longpolling with site-packages/odoo/addons/pos_longpolling/__manifest__.py"
     fi
 else
     cat "$tmp/install.log"

@@ -8,6 +8,7 @@
 # PostgreSQL is reached as libpq's environment says (PGHOST, PGUSER, ...).
 
 repo=${repo:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/pos_longpolling
 template_db=${POS_LONGPOLLING_TEMPLATE_DB:-pos_longpolling_template}
 data_dir=${POS_LONGPOLLING_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/pos_longpolling}
 odoo=()
@@ -75,9 +76,29 @@ drop_db() {
     dropdb --if-exists "$1" 2>/dev/null && rm -rf "${data_dir:?}/filestore/$1"
 }
 
+# tool_venv NAME REQUIREMENT...: prints a cached venv with these, made once
+tool_venv() {
+    local dir=$cache/$1
+    shift
+    if [ ! -f "$dir/.complete" ]; then
+        rm -rf "$dir" && python3 -m venv "$dir" >&2 &&
+            "$dir/bin/python" -m pip install --disable-pip-version-check -q "$@" >&2 &&
+            touch "$dir/.complete" || return 1
+    fi
+    echo "$dir"
+}
+
+# checklog LOG: fails on a warning or error of ours in an Odoo log, never
+# on another module's (checklog-odoo.cfg says which records are ours)
+checklog() {
+    local venv
+    venv=$(tool_venv checklog-odoo-1.0 checklog-odoo==1.0) || return 1
+    "$venv/bin/checklog-odoo" --config "$repo/checklog-odoo.cfg" --no-echo "$1"
+}
+
 # run_odoo_tests: installs pos_longpolling on a fresh database and runs its
-# tests; prints "odoo tests: P passed, F failed" and fails on any error,
-# and on any warning of ours, in the log.
+# tests; prints "odoo tests: P passed, F failed" and fails on a failed test,
+# and on any warning or error of ours in the log (checklog).
 run_odoo_tests() {
     local db="pos_longpolling_test_$$" log rc tests failures bad
     fresh_db "$db" || { echo "odoo tests: 0 passed, 1 failed"; return 1; }
@@ -90,14 +111,13 @@ run_odoo_tests() {
     failures=$(sed -n 's/.* \([0-9]*\) failed, \([0-9]*\) error(s) of [0-9]* tests.*/\1 \2/p' "$log" |
         tail -n 1 | awk '{print $1 + $2}')
     failures=${failures:-0}
-    # Errors, and warnings about this addon (its code, manifest, README, views).
-    bad=$(grep -E '^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL|WARNING) ' "$log" |
-        grep -E ' (ERROR|CRITICAL) |pos_longpolling|docutils|pos\.config' | head -n 20)
+    # Warnings and errors of this addon (by logger, or naming its files)
+    bad=$(checklog "$log" 2>&1) && bad=""
     grep -E ' (odoo.addons.pos_longpolling.tests.[a-z_]+: Starting| post-tests in)' "$log"
     drop_db "$db"
     if [ -n "$bad" ] || [ "$rc" -ne 0 ] || [ -z "$tests" ]; then
-        grep -E -A30 ' (ERROR|CRITICAL) ' "$log" | head -n 150
-        printf 'errors or warnings of ours in the log (all of it: %s):\n%s\n' "$log" "$bad"
+        printf 'errors or warnings of ours in the log (all of it: %s):\n%s\n' "$log" \
+            "${bad:-$(tail -n 40 "$log")}" | head -n 200
         echo "odoo tests: $(( ${tests:-0} - failures > 0 ? ${tests:-0} - failures : 0 )) passed, $(( failures > 0 ? failures : 1 )) failed"
         return 1
     fi

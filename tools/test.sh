@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # The test command of pos_longpolling (README.rst, "Tests"). Runs:
-#   1. checks that need nothing but Python: syntax, manifest, XML;
-#   2. OCA's checks (tools/lint.sh: pre-commit's hooks, translations, README)
-#      and the packaging (tools/check_package.sh), tools from PyPI and npm;
+#   1. the checks of .pre-commit-config.yaml with pre-commit (pinned, from
+#      PyPI; the hooks' tools from PyPI and npm), on every file under git
+#      control: its formatters fix files in place, as pre-commit does;
+#   2. the packaging (tools/check_package.sh);
 #   3. the client's logic under Node's test runner (static/tests/node);
-#   4. where an Odoo 15.0 is available, the Odoo-native tests (tests/) on a
+#   4. the log check of the Odoo tests on a sample log (tools/checklog);
+#   5. where an Odoo 15.0 is available, the Odoo-native tests (tests/) on a
 #      fresh database copied from a template with point_of_sale and demo data.
 # Odoo is found through ODOO_BIN (its odoo-bin; ODOO_PYTHON the interpreter
 # to run it with, default python3), else as an importable `odoo` package.
-# Without Odoo, step 4 is skipped and says so. Ends with one summary line.
+# Without Odoo, step 5 is skipped and says so. Ends with one summary line.
+# Tools are installed once into ${XDG_CACHE_HOME:-~/.cache}/pos_longpolling.
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,25 +22,23 @@ ok() { passed=$((passed + ${2:-1})); printf 'ok: %s\n' "$1"; }
 ko() { failed=$((failed + ${2:-1})); printf 'FAILED: %s\n' "$1"; }
 skip() { skipped=$((skipped + 1)); printf 'SKIPPED: %s\n' "$1"; }
 
-step "Python, manifest and XML checks"
-if out=$(cd "$repo" && python3 tools/check_static.py 2>&1); then
-    ok "static checks ($out)"
-else
-    printf '%s\n' "$out"
-    ko "static checks"
-fi
+# shellcheck source=tools/odoo_env.sh
+. "$repo/tools/odoo_env.sh"
 
-step "OCA checks: formatting, lint, manifest, translations, README (tools/lint.sh)"
+step "OCA checks: pre-commit run --all-files (.pre-commit-config.yaml)"
 log=$(mktemp)
-if "$repo/tools/lint.sh" >"$log" 2>&1; then
-    ok "OCA checks ($(grep -c '^ok' "$log") of them)"
+if ! venv=$(tool_venv pre-commit-3.8.0 pre-commit==3.8.0); then
+    ko "pre-commit: could not install it from PyPI"
+elif (cd "$repo" && PRE_COMMIT_HOME=$cache/pre-commit "$venv/bin/pre-commit" run \
+    --all-files --show-diff-on-failure --color=never) >"$log" 2>&1; then
+    ok "pre-commit: $(grep -c 'Passed$' "$log") hooks passed, $(grep -c 'Skipped$' "$log") had no files"
 else
     cat "$log"
-    ko "OCA checks"
+    ko "pre-commit: $(grep -c 'Failed$' "$log") hooks failed (the formatters fixed what they could: see git diff)"
 fi
 rm -f "$log"
 
-step "Packaging: the wheel odoo15-addon-pos-longpolling (tools/check_package.sh)"
+step "Packaging: the wheel odoo-addon-pos_longpolling (tools/check_package.sh)"
 log=$(mktemp)
 if "$repo/tools/check_package.sh" >"$log" 2>&1; then
     tail -n 3 "$log"
@@ -67,9 +68,21 @@ else
     skip "node tests: no node on PATH (Node.js 18 or newer runs them)"
 fi
 
+step "Log check of the Odoo tests: only this addon's records count (checklog-odoo.cfg)"
+# on tools/checklog_sample.log: 3 records of ours, 3 of other modules (du_an,
+# nhan_su, phong_ban), all in a database named pos_longpolling_test_4242
+out=$(checklog "$repo/tools/checklog_sample.log" 2>&1)
+rc=$?
+if [ "$rc" -ne 0 ] && grep -q 'errors that caused failure (3)' <<<"$out" &&
+    grep -q 'errors that did not cause failure (3)' <<<"$out" &&
+    ! grep -A100 'errors that caused failure' <<<"$out" | grep -qE 'du_an|nhan_su|phong_ban'; then
+    ok "log check: the 3 records of ours fail the tests, the 3 of other modules do not"
+else
+    printf '%s\n' "$out"
+    ko "log check (tools/checklog_sample.log)"
+fi
+
 step "Odoo-native tests (tests/) in Odoo 15.0"
-# shellcheck source=tools/odoo_env.sh
-. "$repo/tools/odoo_env.sh"
 if ! find_odoo; then
     skip "Odoo-native tests: no Odoo 15.0 here (set ODOO_BIN to an odoo-bin, ODOO_PYTHON to its interpreter)"
 else
