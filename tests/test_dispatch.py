@@ -177,6 +177,28 @@ class TestPosDispatch(BaseCase):
         self.assertEqual(reader.calls, 3)
         self.assertEqual(self.dispatcher.waiting(), [])
 
+    def test_each_database_has_its_own_reader(self):
+        """A database whose reads hang delays no poll of another."""
+        stuck = BatchReader("pos_longpolling_stuck", spawn=lambda function: None)
+        errors = []
+
+        def wait_on_stuck():
+            try:
+                stuck.fetch(["c"], 5, timeout=1)
+            except TimeoutError as error:
+                errors.append(error)
+
+        waiting = threading.Thread(target=wait_on_stuck)
+        waiting.start()
+        reader = FakeReader([{"id": 1}])
+        with patch.object(bus_dispatch, "BatchReader", lambda dbname: reader):
+            answer = FakeDispatch().poll_in_batch("pos_longpolling_other", ["c"], 5, 30)
+        self.addCleanup(bus_dispatch.readers.pop, "pos_longpolling_other")
+        self.assertEqual(answer, [{"id": 1}])
+        self.assertTrue(waiting.is_alive(), "the other database still waits")
+        waiting.join(10)
+        self.assertEqual(len(errors), 1, "and its wait is bounded")
+
     def test_installed_on_odoo_dispatcher(self):
         self.assertIsInstance(bus.dispatch, PosDispatch)
         self.assertEqual(bus.dispatch.channels.__class__, dict)
