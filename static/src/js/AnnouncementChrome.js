@@ -9,7 +9,8 @@ odoo.define("pos_longpolling.AnnouncementChrome", function (require) {
     const Registries = require("point_of_sale.Registries");
 
     const POPUP = "AnnouncementPopup";
-    // Long enough to read: 4 s, plus 50 ms a character, at most 15 s.
+    // Long enough to read: 4 s, plus 50 ms a character, at most 15 s (a
+    // click closes it sooner).
     const noteDuration = (text) => Math.min(15000, 4000 + 50 * text.length);
 
     const AnnouncementChrome = (Chrome) =>
@@ -31,7 +32,6 @@ odoo.define("pos_longpolling.AnnouncementChrome", function (require) {
                 if (this.env.pos) {
                     this.env.pos.off("pos_longpolling:announcement", null, this);
                 }
-                clearTimeout(this._announcementNoteTimer);
             }
             __showPopup(event) {
                 super.__showPopup(event);
@@ -41,6 +41,10 @@ odoo.define("pos_longpolling.AnnouncementChrome", function (require) {
                     this._announcementShown = null;
                     this.env.pos.announcement_popups.unshift(shown);
                 }
+            }
+            _onCloseNotification() {
+                super._onCloseNotification(...arguments);
+                setTimeout(() => this._showAnnouncementNote());
             }
             __closePopup() {
                 super.__closePopup();
@@ -54,17 +58,14 @@ odoo.define("pos_longpolling.AnnouncementChrome", function (require) {
             }
             _showAnnouncementNote() {
                 const queue = this.env.pos.announcement_notes;
-                if (this._announcementNoteTimer || !queue.length) {
+                // One notification at a time: a new one would take the place
+                // of the one on screen (and inherit its timer).
+                if (this.state.notification.isShown || !queue.length) {
                     return;
                 }
                 const {title, body} = queue.shift();
                 const text = title ? `${title}: ${body}` : body;
-                const duration = noteDuration(text);
-                this.showNotification(text, duration);
-                this._announcementNoteTimer = setTimeout(() => {
-                    this._announcementNoteTimer = null;
-                    this._showAnnouncementNote();
-                }, duration + 300);
+                this.showNotification(text, noteDuration(text));
             }
             _showAnnouncementPopup() {
                 const queue = this.env.pos.announcement_popups;

@@ -11,7 +11,8 @@ odoo.define("pos_longpolling.PosAnnouncement", function (require) {
     const session = require("web.session");
 
     const ANNOUNCEMENT_CHANNEL = "pos_longpolling.announcement";
-    // Ids of the last announcements shown, per tab: enough to tell a repeat.
+    // Ids of the last announcements shown in this browser: enough to tell a
+    // repeat.
     const SEEN_MAX = 100;
 
     const PosModelSuper = models.PosModel.prototype;
@@ -40,8 +41,9 @@ odoo.define("pos_longpolling.PosAnnouncement", function (require) {
                 console.warn("pos_longpolling: announcement ignored", data);
                 return;
             }
-            // The bus delivers each message once, even after a reload; the
-            // ids kept here guard against a resend of the same announcement.
+            // The bus delivers each message once to a tab, also after a
+            // reload, but a new tab gets the last 50 s again: the ids kept
+            // here (Odoo runs one POS tab per browser) stop a second showing.
             if (!this._mark_announcement_seen(announcement.id)) {
                 return;
             }
@@ -65,7 +67,7 @@ odoo.define("pos_longpolling.PosAnnouncement", function (require) {
             };
         },
 
-        /** False if `id` was shown in this tab already, else keeps it. */
+        /** False if `id` was shown in this browser already, else keeps it. */
         _mark_announcement_seen(id) {
             if (!id) {
                 return true;
@@ -73,7 +75,7 @@ odoo.define("pos_longpolling.PosAnnouncement", function (require) {
             const key = `pos_longpolling.${session.db}.${this.config.id}.announcements`;
             let seen = [];
             try {
-                seen = JSON.parse(window.sessionStorage.getItem(key)) || [];
+                seen = JSON.parse(window.localStorage.getItem(key)) || [];
             } catch {
                 seen = [];
             }
@@ -85,10 +87,7 @@ odoo.define("pos_longpolling.PosAnnouncement", function (require) {
             }
             seen.push(id);
             try {
-                window.sessionStorage.setItem(
-                    key,
-                    JSON.stringify(seen.slice(-SEEN_MAX))
-                );
+                window.localStorage.setItem(key, JSON.stringify(seen.slice(-SEEN_MAX)));
             } catch {
                 // Without storage only this guard is lost; the bus's stays.
             }
