@@ -40,13 +40,6 @@ class TestAnnouncement(PosLongpollingCase):
         )
         cls.Wizard = cls.env["pos.announcement.wizard"].with_user(cls.manager)
 
-    def announcement_rows(self, last_id):
-        return [
-            row
-            for row in bus_rows_since(self.env, last_id)
-            if row[1] == ANNOUNCEMENT_CHANNEL
-        ]
-
     def test_sends_to_the_chosen_open_poses_only(self):
         last = self.last_bus_id()
         wizard = self.Wizard.create(
