@@ -8,7 +8,11 @@
     "license": "LGPL-3",
     "development_status": "Beta",
     "depends": ["bus", "point_of_sale"],
-    "data": ["views/pos_config_views.xml"],
+    "data": [
+        "security/ir.model.access.csv",
+        "views/pos_config_views.xml",
+        "wizard/pos_announcement_wizard_views.xml",
+    ],
     "assets": {
         "point_of_sale.assets": [
             "pos_longpolling/static/src/js/connection_monitor.js",
@@ -16,6 +20,9 @@
             "pos_longpolling/static/src/js/http_transport.js",
             "pos_longpolling/static/src/js/pos_model.js",
             "pos_longpolling/static/src/js/LongpollingStatus.js",
+            "pos_longpolling/static/src/js/PosAnnouncement.js",
+            "pos_longpolling/static/src/js/AnnouncementPopup.js",
+            "pos_longpolling/static/src/js/AnnouncementChrome.js",
             "pos_longpolling/static/src/css/pos_longpolling.css",
         ],
         "web.assets_qweb": [

@@ -1,4 +1,5 @@
 from . import (
+    test_announcement,
     test_bus_listener,
     test_channels,
     test_connection_pool,

@@ -4,6 +4,10 @@
 #                                 point_of_sale, demo data and this addon, an
 #                                 open POS session, and a server on
 #                                 http://localhost:${PORT:-8069} (Ctrl-C stops)
+#   tools/demo.sh send-message TEXT [--title TITLE] [--ack]
+#                                 what "Send a message to POS screens" does
+#                                 (as admin): every open POS shows TEXT, in a
+#                                 popup to close with --ack
 #   tools/demo.sh send CHANNEL JSON   send_to_all_poses(CHANNEL, JSON) in
 #                                 that database, committed: open POSes get it
 # Needs Odoo 15.0 (ODOO_BIN, ODOO_PYTHON: see tools/odoo_env.sh) and PostgreSQL.
@@ -28,18 +32,25 @@ serve)
             --http-port="$(free_port)"
     fi
     odoo_shell -d "$db" --log-level=warn --http-port="$(free_port)" <<'PY'
-config = env.ref("point_of_sale.pos_config_main")
+config = env.ref("point_of_sale.pos_config_main").with_user(env.ref("base.user_admin"))
 if not config.current_session_id:
-    config.with_user(env.ref("base.user_admin")).open_session_cb(check_coa=False)
+    config.open_session_cb(check_coa=False)
+# Counted the opening cash already: the POS opens on its product screen.
+if config.current_session_id.state == "opening_control":
+    config.current_session_id.set_cashbox_pos(0, "")
 env.cr.commit()
 PY
     cat <<TXT
 POS Longpolling demo on http://localhost:$port (database $db, login admin / admin)
-  1. open http://localhost:$port/pos/ui and click "Open session"; the
-     longpolling icon in the header turns green;
-  2. in the browser console, subscribe:
+  1. open http://localhost:$port/pos/ui; the longpolling icon in the header
+     turns green;
+  2. from another shell, send the cashiers a message; it shows at once:
+       $0 send-message "Hello from the back office"
+       $0 send-message "Count the till before closing" --title Closing --ack
+     (the same as Point of Sale > Configuration > Point of Sale, Action >
+     "Send a message to POS screens");
+  3. your own channel: subscribe in the browser console, then push to it:
        posmodel.bus.add_channel_callback("demo", (data) => alert(JSON.stringify(data)))
-  3. from another shell, push:
        $0 send demo '{"hello": "POS"}'
 TXT
     exec "${odoo[@]}" --addons-path="$addons_path" --data-dir="$data_dir" -d "$db" \
@@ -56,8 +67,33 @@ env.cr.commit()
 print("sent to %d open POS(es)" % env["pos.session"].search_count([("state", "!=", "closed")]))
 PY
     ;;
+send-message)
+    usage="usage: $0 send-message TEXT [--title TITLE] [--ack]"
+    text=${2:?$usage}
+    title="" ack=""
+    shift 2
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        --title) title=${2:?$usage} && shift 2 ;;
+        --ack) ack=1 && shift ;;
+        *) echo "$usage" >&2 && exit 2 ;;
+        esac
+    done
+    TEXT=$text TITLE=$title ACK=$ack odoo_shell -d "$db" --log-level=warn \
+        --http-port="$(free_port)" <<'PY'
+import os, time
+wizard = env["pos.announcement.wizard"].with_user(env.ref("base.user_admin")).create({
+    "body": os.environ["TEXT"],
+    "title": os.environ["TITLE"],
+    "needs_ack": bool(os.environ["ACK"]),
+})
+action = wizard.action_send()
+env.cr.commit()
+print("%s (committed at %.3f)" % (action["params"]["message"], time.time()))
+PY
+    ;;
 *)
-    echo "usage: $0 [serve | send CHANNEL JSON]" >&2
+    echo "usage: $0 [serve | send-message TEXT [--title TITLE] [--ack] | send CHANNEL JSON]" >&2
     exit 2
     ;;
 esac
