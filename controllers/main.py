@@ -12,11 +12,11 @@ from ..models.pos_config import (
     MAX_NOTIFICATION_ID,
     MAX_POLL_CHANNEL_LENGTH,
     MAX_POLL_CHANNELS,
+    MAX_POLL_OPTIONS,
+    is_int,
     parse_pos_channel,
     short_repr,
 )
-
-MAX_POLL_OPTIONS = 10
 
 
 def check_poll(channels, last, options, unknown):
@@ -44,11 +44,7 @@ def check_poll(channels, last, options, unknown):
                 )
                 % {"max": MAX_POLL_CHANNEL_LENGTH, "value": short_repr(channel)}
             )
-    if (
-        not isinstance(last, int)
-        or isinstance(last, bool)
-        or not 0 <= last <= MAX_NOTIFICATION_ID
-    ):
+    if not is_int(last, 0, MAX_NOTIFICATION_ID):
         raise ValidationError(
             _(
                 "Longpolling: last must be a notification id (an integer of 0 "
@@ -58,6 +54,7 @@ def check_poll(channels, last, options, unknown):
         )
     if options is None:
         options = {}
+    # What Odoo reads of them (its web client sends bus_inactivity).
     inactivity = options.get("bus_inactivity", 0) if isinstance(options, dict) else 0
     if (
         not isinstance(options, dict)
@@ -65,7 +62,6 @@ def check_poll(channels, last, options, unknown):
         or not isinstance(options.get("peek", False), bool)
         or not isinstance(inactivity, (int, float))
         or isinstance(inactivity, bool)
-        or inactivity < 0
     ):
         raise ValidationError(
             _("Longpolling: options must be an object of options, not %s.")

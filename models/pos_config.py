@@ -36,6 +36,7 @@ MAX_POS_ID = 2**31 - 1
 # What a client may ask of one poll.
 MAX_POLL_CHANNELS = 100
 MAX_POLL_CHANNEL_LENGTH = 512
+MAX_POLL_OPTIONS = 10
 MAX_NOTIFICATION_ID = 2**63 - 1
 # Seconds (pos.config's timeouts).
 MAX_SILENCE_BOUNDS = (10, 3600)
@@ -74,12 +75,15 @@ def check_message(channel_name, message):
         ) from None
 
 
-def is_pos_id(value):
+def is_int(value, low, high):
+    """Whether ``value`` is an integer (not a boolean) in ``[low, high]``."""
     return (
-        isinstance(value, int)
-        and not isinstance(value, bool)
-        and 0 < value <= MAX_POS_ID
+        isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
     )
+
+
+def is_pos_id(value):
+    return is_int(value, 1, MAX_POS_ID)
 
 
 def is_db_name(value):

@@ -55,6 +55,10 @@ class TestCheckPoll(BaseCase):
             (["c"], MAX_NOTIFICATION_ID, options),
         )
         self.assertEqual(check_poll([], 7, {}, {}), ([], 7, {}))
+        # Odoo's web client: its presence, negative when another tab's clock
+        # is ahead.
+        odoo_client = {"bus_inactivity": -3}
+        self.assertEqual(check_poll(["c"], 0, odoo_client, {}), (["c"], 0, odoo_client))
 
     def test_malformed(self):
         for params, message in MALFORMED:
