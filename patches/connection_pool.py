@@ -21,7 +21,7 @@ import time
 import odoo
 from odoo import http, sql_db
 
-from ..models.pos_config import parse_pos_channel
+from ..models.pos_config import MAX_POLL_CHANNELS, parse_pos_channel
 from .installed import installed_in
 
 WAIT = 15
@@ -53,7 +53,7 @@ def serving_pos_poll():
         answer = (
             request.httprequest.path == POLL_PATH
             and isinstance(channels, list)
-            and any(parse_pos_channel(channel) for channel in channels[:100])
+            and any(parse_pos_channel(channel) for channel in channels[:MAX_POLL_CHANNELS])
         )
         request._pos_longpolling_poll = answer
     return answer
