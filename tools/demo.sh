@@ -26,11 +26,10 @@ fi
 
 case "${1:-serve}" in
 serve)
-    if ! db_exists "$db"; then
-        fresh_db "$db"
-        odoo_run -d "$db" -i pos_longpolling --stop-after-init --log-level=warn \
-            --http-port="$(free_port)"
-    fi
+    # A database of an earlier run gets this code's version of the addon.
+    if db_exists "$db"; then install=-u; else fresh_db "$db" && install=-i; fi
+    odoo_run -d "$db" "$install" pos_longpolling --stop-after-init --log-level=warn \
+        --http-port="$(free_port)"
     odoo_shell -d "$db" --log-level=warn --http-port="$(free_port)" <<'PY'
 config = env.ref("point_of_sale.pos_config_main").with_user(env.ref("base.user_admin"))
 if not config.current_session_id:
