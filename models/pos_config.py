@@ -315,8 +315,13 @@ class PosConfig(models.Model):
             raise AccessError(error.args[0]) from None
         if not last or not pos_ids:
             return 0
-        configs = self.sudo().with_context(active_test=False).browse(pos_ids).exists()
-        deleted = max(configs.mapped("longpolling_deleted_id"), default=0)
+        # One query on every poll: written by SQL only, nothing to flush.
+        self.env.cr.execute(
+            "SELECT COALESCE(max(longpolling_deleted_id), 0) FROM pos_config"
+            " WHERE id IN %s",
+            (tuple(pos_ids),),
+        )
+        deleted = self.env.cr.fetchone()[0]
         return deleted if deleted > last else 0
 
     @api.model
