@@ -5,7 +5,7 @@ database that has this addon installed is loaded. Each module changes one
 thing (README, *Patches of Odoo*); where a change can tell the databases
 apart, it acts only for those where this addon is installed.
 """
-from . import bus_dispatch, bus_listener, connection_pool, db_outage
+from . import bus_dispatch, bus_listener, connection_pool, db_outage, json_request
 
 
 def post_load():
@@ -13,3 +13,4 @@ def post_load():
     bus_dispatch.install()
     connection_pool.install()
     db_outage.install()
+    json_request.install()

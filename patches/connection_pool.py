@@ -53,7 +53,9 @@ def serving_pos_poll():
         answer = (
             request.httprequest.path == POLL_PATH
             and isinstance(channels, list)
-            and any(parse_pos_channel(channel) for channel in channels[:MAX_POLL_CHANNELS])
+            and any(
+                parse_pos_channel(channel) for channel in channels[:MAX_POLL_CHANNELS]
+            )
         )
         request._pos_longpolling_poll = answer
     return answer

@@ -102,3 +102,19 @@ class TestPollRoute(HttpCase):
         self.assertIn(
             "not available in test mode", answer["error"]["data"]["message"], answer
         )
+
+    def test_a_body_or_params_that_is_not_an_object(self):
+        self.authenticate("admin", "admin")
+        for body in ("[1, 2]", '"x"', "null", '{"params": [1]}', '{"params": "xy"}'):
+            with self.assertLogs(
+                "odoo.addons.pos_longpolling.patches.json_request"
+            ) as logs:
+                response = self.url_open(
+                    "/longpolling/poll",
+                    data=body,
+                    headers={"Content-Type": "application/json"},
+                )
+            self.assertEqual(response.status_code, 400, body)
+            self.assertIn("must be objects", response.text)
+            self.assertEqual([r.levelname for r in logs.records], ["WARNING"])
+            self.assertIsNone(logs.records[0].exc_info)

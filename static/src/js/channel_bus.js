@@ -23,10 +23,11 @@ import {ConnectionMonitor, browserTimers, clearTimer} from "./connection_monitor
 
 export const PING_CHANNEL = "pos.longpolling";
 export const GAP_TYPE = "pos.longpolling/gap";
-// The errors of a poll that the server refused, rather than failed.
+// The errors of a poll that the server refused, rather than failed. Not
+// AccessDenied: Odoo 15 answers it when authenticating failed for any
+// reason, the database being unreachable included.
 export const REFUSALS = new Set([
     "odoo.exceptions.AccessError",
-    "odoo.exceptions.AccessDenied",
     "odoo.http.SessionExpiredException",
 ]);
 

@@ -397,10 +397,18 @@ describe("ChannelBus", () => {
         await transport.fail(refusal);
         bus.wake();
         assert.ok(transport.current);
-        await transport.fail(new RpcError("/longpolling/poll: HTTP 502", null));
-        assert.equal(bus.longpolling_connection.state, STATES.OFFLINE);
-        const retryAt = timers.pending.get(bus._retryTimer).at;
-        assert.ok(retryAt - timers.now() <= 8_000, "network errors retry in seconds");
+        // Network errors, and Odoo's AccessDenied (authentication failed for
+        // any reason, the database down included), retry in seconds.
+        for (const error of [
+            new RpcError("/longpolling/poll: HTTP 502", null),
+            new RpcError("denied", {name: "odoo.exceptions.AccessDenied"}),
+        ]) {
+            await transport.fail(error);
+            assert.equal(bus.longpolling_connection.state, STATES.OFFLINE);
+            const retryAt = timers.pending.get(bus._retryTimer).at;
+            assert.ok(retryAt - timers.now() <= 8_000, error.message);
+            bus.check();
+        }
     });
 
     test("timeouts outside pos.config's bounds are not used", async () => {
