@@ -10,8 +10,10 @@ Here, for databases with this addon and for that check only (the one whose
 failure logs the session out: every HTTP route, the POS's polls and pings
 included), a failure to reach the server is answered "503 Service
 Unavailable" and the session is kept. Reaching the server means a
-connection-level error: no SQLSTATE, a class 08 one, 53300 (too many
-connections), 57P01 to 57P03 (shutting down, starting up). The database is
+connection-level error: ``InterfaceError`` (a connection the restart
+closed; Odoo answers it 500 with a traceback), or an ``OperationalError``
+with no SQLSTATE, a class 08 one, 53300 (too many connections) or 57P01 to
+57P03 (shutting down, starting up). The database is
 missing when PostgreSQL says so (SQLSTATE 3D000, *invalid_catalog_name*):
 psycopg2 gives no SQLSTATE for an error while connecting, where libpq keeps
 only the server's text, so there its message ``database "…" does not exist``
@@ -63,7 +65,9 @@ def install(registry_class=Registry, called_by_dispatch=None):
     def keep_sessions(self):
         try:
             return check_signaling(self)
-        except psycopg2.OperationalError as error:
+        # InterfaceError: a pooled connection the restart killed, closed while
+        # the cursor unwinds ("connection already closed").
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as error:
             if not (
                 called_by_dispatch(sys._getframe(1))
                 and ADDON in self._init_modules

@@ -35,7 +35,9 @@ def install(request_class=http.JsonRequest):
                 isinstance(body, dict) and isinstance(body.get("params", {}), dict)
             ):
                 raise
-            message = "Invalid JSON-RPC request: the body and its params must be objects"
+            message = (
+                "Invalid JSON-RPC request: the body and its params must be objects"
+            )
             _logger.warning("%s: %s", self.httprequest.path, message)
             raise werkzeug.exceptions.BadRequest(message) from None
 

@@ -100,6 +100,11 @@ class TestDatabaseOutage(BaseCase):
         self.assertIn("Connection refused", logs.output[0])
         self.assertNotIn("more", logs.output[0])
 
+    def test_a_connection_closed_under_the_cursor_is_503(self):
+        self.registry_.error = psycopg2.InterfaceError("connection already closed")
+        with self.assertRaises(ServiceUnavailable), self.assertLogs():
+            self.registry_.check_signaling()
+
     def test_connection_limit_is_503(self):
         self.registry_.error = error('FATAL:  too many connections for role "odoo"')
         with self.assertRaises(ServiceUnavailable), self.assertLogs():
