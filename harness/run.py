@@ -266,6 +266,7 @@ async def main_async(args, parts, c, ctx, res):
                     )
         finally:
             tb = st.server.tracebacks(henv.ADDON)
+            sc.save_tracebacks(ctx, st.tag, tb)
             res["workers_tracebacks"] = len(tb)
             if tb:
                 log(

@@ -13,6 +13,46 @@ from .env import log
 from .report import check_row
 
 
+def short_paths(text):
+    """A traceback without machine paths: each file from its package on
+    (site-packages, the addon, Odoo's addons, Odoo)."""
+    import re
+
+    def cut(m):
+        path = m.group(1)
+        for mark, keep in (
+            ("/site-packages/", ""),
+            ("/%s/" % henv.ADDON, henv.ADDON + "/"),
+            (os.path.realpath(henv.REPO) + "/", henv.ADDON + "/"),
+            ("/odoo/addons/", "odoo/addons/"),
+            ("/addons/", "addons/"),
+            ("/odoo/", "odoo/"),
+            ("/lib/python", "python"),
+        ):
+            if mark in path:
+                return 'File "%s%s"' % (keep, path.rsplit(mark, 1)[1])
+        return 'File "%s"' % os.path.basename(path)
+
+    return re.sub(r'File "([^"]+)"', cut, text)
+
+
+def save_tracebacks(ctx, tag, tbs, limit=5):
+    """The first `limit` tracebacks, whole (paths shortened), for the
+    results: the evidence behind a failed traceback check."""
+    path = os.path.join(ctx.results, "tracebacks_%s.txt" % tag)
+    if not tbs:
+        if os.path.exists(path):
+            os.remove(path)
+        return
+    with open(path, "w") as f:
+        f.write(
+            "# %d traceback(s) with a frame in %s; the first %d\n\n"
+            % (len(tbs), henv.ADDON, min(limit, len(tbs)))
+        )
+        for tb in tbs[:limit]:
+            f.write(short_paths(tb) + "\n\n")
+
+
 def tb_digest(tb):
     """The frames of the addon and the exception lines of a traceback."""
     lines = tb.splitlines()
@@ -1163,6 +1203,7 @@ async def faults(
             await browsers_green("unreachable %ds" % long_outage, r, check_seq=False)
 
         tbs = st.server.tracebacks(henv.ADDON, since=log_from)
+        save_tracebacks(ctx, st.tag, tbs)
         line(
             "server log: no traceback mentioning %s" % henv.ADDON,
             not tbs,
