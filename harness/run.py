@@ -28,6 +28,7 @@ PARTS = (
     "idle",
     "capacity",
     "soak",
+    "hostile",
     "faults",
     "browser",
 )
@@ -52,6 +53,10 @@ SETTINGS = {
     "soak_pollers": (200, None, 20),
     "soak_seconds": (45.0, 600.0, 15.0),
     "soak_raw": (False, True, None),
+    # hostile: legit pollers, seconds of hostile traffic, of baseline before
+    "hostile_pollers": (20, None, 10),
+    "hostile_seconds": (20.0, 60.0, 8.0),
+    "hostile_baseline": (10.0, 20.0, 5.0),
     "fault_pollers": (20, None, 5),
     "short_outage": (30.0, None, 10.0),
     "long_outage": (105.0, 115.0, 105.0),
@@ -164,7 +169,15 @@ async def main_async(args, parts, c, ctx, res):
     timed = Timer(res)
     need_workers = any(
         p in parts
-        for p in ("latency", "broadcast", "fanout", "idle", "capacity", "soak")
+        for p in (
+            "latency",
+            "broadcast",
+            "fanout",
+            "idle",
+            "capacity",
+            "soak",
+            "hostile",
+        )
     )
     if need_workers:
         with timed("setup workers=2"):
@@ -235,8 +248,25 @@ async def main_async(args, parts, c, ctx, res):
                             c["soak_seconds"],
                             kind="raw",
                         )
+            if "hostile" in parts:
+                from hlib import hostile
+
+                with timed("hostile"):
+                    (
+                        res["hostile"],
+                        res["hostile_legit"],
+                        res["hostile_checks"],
+                        res["hostile_log"],
+                    ) = await hostile.hostile(
+                        ctx,
+                        st,
+                        c["hostile_pollers"],
+                        c["hostile_seconds"],
+                        c["hostile_baseline"],
+                    )
         finally:
             tb = st.server.tracebacks(henv.ADDON)
+            sc.save_tracebacks(ctx, st.tag, tb)
             res["workers_tracebacks"] = len(tb)
             if tb:
                 log(
@@ -352,7 +382,10 @@ def main():
     print("results in %s (%d s)" % (args.results, res["duration_s"]))
     fails = [
         r
-        for r in res.get("faults", []) + res.get("browser", []) + res.get("soak", [])
+        for r in res.get("faults", [])
+        + res.get("browser", [])
+        + res.get("soak", [])
+        + res.get("hostile_checks", [])
         if r.get("result") == "FAIL" or r.get("pass") is False
     ]
     if fails:

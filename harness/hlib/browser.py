@@ -78,7 +78,10 @@ class Browser:
             return
         self.available = True
 
-    async def open(self, base_url, st):
+    async def open(self, base_url, st, urls=None):
+        """Open the pages at `base_url`, or page i at urls[i] (one server
+        behind several proxies: the session cookie is the host's, for
+        every port)."""
         if not self.available:
             return
         from playwright.async_api import async_playwright
@@ -98,11 +101,12 @@ class Browser:
         )
         self.console_errors = []
         self.configs = st.ids[-self.n_pages :]  # far from the pollers' POSes
-        for cid in self.configs:
+        for i, cid in enumerate(self.configs):
             page = await ctx.new_page()
             page.on("pageerror", lambda e: self.console_errors.append(str(e)[:300]))
             t0 = time.time()
-            await page.goto("%s/pos/ui?config_id=%d" % (base_url, cid), timeout=180000)
+            url = urls[i] if urls and i < len(urls) else base_url
+            await page.goto("%s/pos/ui?config_id=%d" % (url, cid), timeout=180000)
             try:
                 await page.wait_for_function(
                     "() => window.posmodel && window.posmodel.bus && "
@@ -144,14 +148,18 @@ class Browser:
     async def statuses(self):
         return [await p.evaluate(STATUS) for p in self.pages]
 
-    async def wait_green(self, since=None, timeout=70.0, what="after recovery"):
-        """Wait until every page is online with a green icon. Time to green
-        is counted from `since` (end of the fault) to the page's last switch
-        to 'online'."""
+    async def wait_green(
+        self, since=None, timeout=70.0, what="after recovery", pages=None
+    ):
+        """Wait until every page (or pages[i], by index) is online with a
+        green icon. Time to green is counted from `since` (end of the
+        fault) to the page's last switch to 'online'."""
         since = since or time.time()
         deadline = time.time() + timeout
+        which = list(range(len(self.pages))) if pages is None else list(pages)
+        configs = [self.configs[i] for i in which]
         while True:
-            sts = await self.statuses()
+            sts = [s for i, s in enumerate(await self.statuses()) if i in which]
             green = [
                 s["online"] and any("oe_green" in c for c in s["icons"]) for s in sts
             ]
@@ -180,7 +188,7 @@ class Browser:
                     c.replace("js_poll_connected", "").strip() for c in s["icons"]
                 ),
             )
-            for cid, s, t in zip(self.configs, sts, times)
+            for cid, s, t in zip(configs, sts, times)
         )
         return {"ok": ok, "detail": detail, "times": times}
 
@@ -188,10 +196,19 @@ class Browser:
         for p in self.pages:
             await p.evaluate("() => { window.__lp.gaps = []; }")
 
-    async def gap_fired(self, timeout=60.0):
+    async def gaps(self):
+        """Per page: (config id, [gap infos]); None without add_gap_callback."""
+        sts = await self.statuses()
+        if not all(s["gapApi"] for s in sts):
+            return None
+        return [(cid, [g[1] for g in s["gaps"]]) for cid, s in zip(self.configs, sts)]
+
+    async def gap_fired(self, timeout=60.0, pages=None):
+        """Did the gap callback fire on every page (or on pages[i], by index)?"""
         deadline = time.time() + timeout
+        which = list(range(len(self.pages))) if pages is None else list(pages)
         while True:
-            sts = await self.statuses()
+            sts = [s for i, s in enumerate(await self.statuses()) if i in which]
             if not all(s["gapApi"] for s in sts):
                 return {"ok": None, "detail": "SKIP: pos.bus has no add_gap_callback"}
             fired = [len(s["gaps"]) > 0 for s in sts]
@@ -202,7 +219,7 @@ class Browser:
             "ok": all(fired),
             "detail": "; ".join(
                 "POS %d: %s" % (cid, (s["gaps"][0][1] if s["gaps"] else "no gap"))
-                for cid, s in zip(self.configs, sts)
+                for cid, s in zip([self.configs[i] for i in which], sts)
             ),
         }
 

@@ -285,6 +285,7 @@ class Fleet:
         ping=True,
         raw_prefix="lp_raw_",
         keepalive=None,
+        repeat_channels=(),
         **client,
     ):
         self.poll_url, self.http_url, self.db, self.cookie = (
@@ -302,6 +303,8 @@ class Fleet:
             setattr(self, key, client.get(key, default))
         self.ping = ping and kind == "addon"
         self.raw_prefix = raw_prefix
+        # pollers (indexes) that name each of their channels twice
+        self.repeat_channels = set(repeat_channels)
         self.keepalive = KEEPALIVE if keepalive is None else keepalive
         self.stats = Stats()
         self.fail_log = []
@@ -339,7 +342,10 @@ class Fleet:
         )
         n = len(self.ids)
         for i, pid in enumerate(self.ids):
-            p = Poller(self, i, self.channels_for(pid), pos_id=pid)
+            channels = self.channels_for(pid)
+            if i in self.repeat_channels:
+                channels = [c for c in channels for _ in (0, 1)]
+            p = Poller(self, i, channels, pos_id=pid)
             self.pollers.append(p)
             self.tasks.append(asyncio.ensure_future(p.poll_loop()))
             if self.ping:

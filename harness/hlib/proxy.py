@@ -69,7 +69,8 @@ class TcpProxy:
         self.writers.clear()
 
     async def resume(self):
-        await self.start()
+        if self.server is None:  # resuming a running proxy: nothing to do
+            await self.start()
 
     async def close(self):
         await self.pause()

@@ -175,6 +175,24 @@ SOAK_COLS = [
     "pass",
 ]
 FAULT_COLS = ["check", "result", "detail"]
+HOSTILE_COLS = ["kind", "user", "sent", "answer", "p50_ms", "max_ms", "as_expected"]
+HOSTILE_LEGIT_COLS = [
+    "window",
+    "seconds",
+    "pollers",
+    "sent",
+    "delivered",
+    "lost",
+    "duplicated",
+    "out_of_order",
+    "polls",
+    "failed_polls",
+    "p50_ms",
+    "p99_ms",
+    "max_ms",
+    "hostile_requests",
+    "fail_kinds",
+]
 
 
 def ratios(lat_rows):
@@ -368,6 +386,19 @@ def save_all(results_dir, res):
             "capacity.csv",
         ),
         ("soak", "Soak", SOAK_COLS, "soak.csv"),
+        (
+            "hostile",
+            "Hostile requests (per kind: answers, HTTP status + JSON-RPC error or result)",
+            HOSTILE_COLS,
+            "hostile.csv",
+        ),
+        (
+            "hostile_legit",
+            "Legit POS pollers without / with hostile traffic",
+            HOSTILE_LEGIT_COLS,
+            "hostile_legit.csv",
+        ),
+        ("hostile_checks", "Hostile checks", FAULT_COLS, "hostile_checks.csv"),
         ("faults", "Faults", FAULT_COLS, "faults.csv"),
         ("browser", "Real POS in Chromium", FAULT_COLS, "browser.csv"),
     ):
@@ -399,6 +430,7 @@ def save_all(results_dir, res):
             "command",
             "capacity_best",
             "addon",
+            "hostile_log",
         )
     }
     if res.get("broadcast"):

@@ -13,6 +13,46 @@ from .env import log
 from .report import check_row
 
 
+def short_paths(text):
+    """A traceback without machine paths: each file from its package on
+    (site-packages, the addon, Odoo's addons, Odoo)."""
+    import re
+
+    def cut(m):
+        path = m.group(1)
+        for mark, keep in (
+            ("/site-packages/", ""),
+            ("/%s/" % henv.ADDON, henv.ADDON + "/"),
+            (os.path.realpath(henv.REPO) + "/", henv.ADDON + "/"),
+            ("/odoo/addons/", "odoo/addons/"),
+            ("/addons/", "addons/"),
+            ("/odoo/", "odoo/"),
+            ("/lib/python", "python"),
+        ):
+            if mark in path:
+                return 'File "%s%s"' % (keep, path.rsplit(mark, 1)[1])
+        return 'File "%s"' % os.path.basename(path)
+
+    return re.sub(r'File "([^"]+)"', cut, text)
+
+
+def save_tracebacks(ctx, tag, tbs, limit=5):
+    """The first `limit` tracebacks, whole (paths shortened), for the
+    results: the evidence behind a failed traceback check."""
+    path = os.path.join(ctx.results, "tracebacks_%s.txt" % tag)
+    if not tbs:
+        if os.path.exists(path):
+            os.remove(path)
+        return
+    with open(path, "w") as f:
+        f.write(
+            "# %d traceback(s) with a frame in %s; the first %d\n\n"
+            % (len(tbs), henv.ADDON, min(limit, len(tbs)))
+        )
+        for tb in tbs[:limit]:
+            f.write(short_paths(tb) + "\n\n")
+
+
 def tb_digest(tb):
     """The frames of the addon and the exception lines of a traceback."""
     lines = tb.splitlines()
@@ -609,6 +649,14 @@ async def seq_check(fleet, typ, start, count):
     return ok, lost, dup, disorder
 
 
+GAP = "pos.longpolling/gap"
+
+
+def got_gap(poller):
+    """Has the poller been sent the server's gap notification?"""
+    return any(ty == GAP for (_, _, ty, _) in poller.got)
+
+
 def got_seq(fleet, seq, typ="seq"):
     """Has every poller got `seq` (of type typ)?"""
     return all(
@@ -743,6 +791,11 @@ async def faults(
     proxy = TcpProxy(st.server.http_port, henv.free_port())
     await proxy.start()
     purl = "http://127.0.0.1:%d" % proxy.port
+    # the second POS page goes through a proxy of its own: after the long
+    # outage it comes back before the bus GC, the first page after it
+    proxy2 = TcpProxy(st.server.http_port, henv.free_port())
+    await proxy2.start()
+    purl2 = "http://127.0.0.1:%d" % proxy2.port
     ids = st.ids[:n_pollers]
     fleet = None
     try:
@@ -768,7 +821,7 @@ async def faults(
 
         if browser:
             if browser.available:
-                await browser.open(purl, st)
+                await browser.open(purl, st, urls=[purl, purl2])
             if browser.available:
                 for row in await after_loading(browser, st.side):
                     add(row)
@@ -945,6 +998,9 @@ async def faults(
                     ),
                 )
 
+        if browser and browser.available:
+            await browser.reset_gap()
+
         # 1. Odoo killed and restarted
         if "kill" in which:
 
@@ -1002,8 +1058,10 @@ async def faults(
 
             async def outage():
                 await proxy.pause()
+                await proxy2.pause()
                 await asyncio.sleep(short_outage)
                 await proxy.resume()
+                await proxy2.resume()
                 return {}
 
             r = await with_traffic(outage, planned=short_outage)
@@ -1019,16 +1077,55 @@ async def faults(
                 "unreachable %ds" % short_outage, r, logged_in=logged_in
             )
 
+        # nothing was deleted so far: no gap anywhere (the gap comes from
+        # the server, only for deleted notifications the POS had not read)
+        if which != ("long",):
+            gapped = [p.index for p in fleet.pollers if got_gap(p)]
+            pages_gaps = await browser.gaps() if browser and browser.available else None
+            line(
+                "faults without bus GC: no gap signal",
+                not gapped and not any(g for _, g in pages_gaps or []),
+                "pollers with a gap notification: %d of %d; %s"
+                % (
+                    len(gapped),
+                    len(ids),
+                    "; ".join(
+                        "POS %d: %s" % (cid, g or "no gap")
+                        for cid, g in pages_gaps or []
+                    )
+                    or "no POS page",
+                ),
+            )
+
         # 4. unreachable for longer than the bus keeps messages
         if "long" in which:
+            split = bool(browser and browser.available and len(browser.pages) >= 2)
+            early = {}
             if browser and browser.available:
                 await browser.reset_gap()
 
             async def long_outage_action():
                 await proxy.pause()
+                await proxy2.pause()
                 await asyncio.sleep(long_outage)
+                if split:
+                    # the second page comes back before the GC: it reads
+                    # what it missed (its first answer holds it all, then
+                    # the PONG turns it green); the GC then deletes only
+                    # notifications it read: no gap for it
+                    t = time.time()
+                    await proxy2.resume()
+                    early["green"] = await browser.wait_green(
+                        since=t,
+                        timeout=browser.pong_timeout + 30,
+                        what="after its proxy came back, before the GC",
+                        pages=[1],
+                    )
+                    await asyncio.sleep(1)
                 gc = await call(st.side, "gc")
                 await proxy.resume()
+                if not split:
+                    await proxy2.resume()
                 return gc
 
             r = await with_traffic(
@@ -1052,14 +1149,50 @@ async def faults(
                     r["waited"],
                 ),
             )
+            gapped = [p.index for p in fleet.pollers if got_gap(p)]
+            line(
+                "unreachable %ds, bus GC before back: gap notification to every poller"
+                % long_outage,
+                len(gapped) == len(ids),
+                "%d of %d pollers got a %s notification" % (len(gapped), len(ids), GAP),
+            )
             if browser:
                 if browser.available:
-                    g = await browser.gap_fired(timeout=browser.pong_timeout + 60)
+                    g = await browser.gap_fired(
+                        timeout=browser.pong_timeout + 60, pages=[0]
+                    )
                     line(
-                        "unreachable %ds: gap signal fired in real POS" % long_outage,
+                        "unreachable %ds, bus GC before back: gap signal fired in real POS"
+                        % long_outage,
                         g["ok"],
                         g["detail"],
                     )
+                    if split:
+                        deadline = time.time() + 30
+                        while True:
+                            pages = await browser.seq_check(
+                                r["start"], r["sent_per_poller"]
+                            )
+                            if pages[1][1] or time.time() > deadline:
+                                break
+                            await asyncio.sleep(1)
+                        cid, ok, n, u = pages[1]
+                        gaps = dict(await browser.gaps() or [])
+                        line(
+                            "unreachable %ds, back before the bus GC: no gap, got all exactly once, in order"
+                            % long_outage,
+                            ok and not gaps.get(cid) and early["green"]["ok"],
+                            "POS %d: %s (%d got, %d distinct of %d), gap callback: %s; %s"
+                            % (
+                                cid,
+                                "ok" if ok else "WRONG",
+                                n,
+                                u,
+                                r["sent_per_poller"],
+                                gaps.get(cid) or "not fired",
+                                early["green"]["detail"],
+                            ),
+                        )
                 else:
                     line(
                         "unreachable %ds: gap signal fired in real POS" % long_outage,
@@ -1070,6 +1203,7 @@ async def faults(
             await browsers_green("unreachable %ds" % long_outage, r, check_seq=False)
 
         tbs = st.server.tracebacks(henv.ADDON, since=log_from)
+        save_tracebacks(ctx, st.tag, tbs)
         line(
             "server log: no traceback mentioning %s" % henv.ADDON,
             not tbs,
@@ -1100,4 +1234,5 @@ async def faults(
         if fleet:
             await fleet.stop()
         await proxy.close()
+        await proxy2.close()
     return results
