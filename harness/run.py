@@ -167,18 +167,8 @@ async def main_async(args, parts, c, ctx, res):
     from hlib import scenarios as sc
 
     timed = Timer(res)
-    need_workers = any(
-        p in parts
-        for p in (
-            "latency",
-            "broadcast",
-            "fanout",
-            "idle",
-            "capacity",
-            "soak",
-            "hostile",
-        )
-    )
+    # Every part but the faults and the browser runs on the workers=2 server.
+    need_workers = any(p in parts for p in PARTS if p not in ("faults", "browser"))
     if need_workers:
         with timed("setup workers=2"):
             st = sc.Stack(ctx, 2, "w2")

@@ -425,18 +425,22 @@ async def hostile(
         await fleet.quiesce()
         last = (await call(side, "bus_stats"))["max_id"]
         kl = kinds(st, ids[0], other_pos, last)
-        try:
-            s0 = fleet.stats.as_dict()
-            base = await call(
+
+        def stream(window, prefix):
+            return call(
                 side,
                 "stream",
                 kind="addon",
                 targets=ids,
                 rate=rate,
-                count=int(rate * baseline),
-                prefix="hb_",
+                count=int(rate * window),
+                prefix=prefix,
                 channel="lat",
             )
+
+        try:
+            s0 = fleet.stats.as_dict()
+            base = await stream(baseline, "hb_")
             await wait_all(fleet, base, 10.0)
             s1 = fleet.stats.as_dict()
 
@@ -484,16 +488,7 @@ async def hostile(
             mtask = asyncio.ensure_future(manager())
             t_h = time.time()
             try:
-                hot = await call(
-                    side,
-                    "stream",
-                    kind="addon",
-                    targets=ids,
-                    rate=rate,
-                    count=int(rate * seconds),
-                    prefix="hh_",
-                    channel="lat",
-                )
+                hot = await stream(seconds, "hh_")
             finally:
                 stop.set()
                 await asyncio.gather(*tasks, return_exceptions=True)
