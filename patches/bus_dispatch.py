@@ -95,9 +95,9 @@ class BatchReader:
             for read in batch:
                 try:
                     with bus_bus.env.cr.savepoint(flush=False):
-                        read.result = bus_bus._poll_batch([(read.channels, read.last)])[
-                            0
-                        ]
+                        (read.result,) = bus_bus._poll_batch(
+                            [(read.channels, read.last)]
+                        )
                 except Exception as error:  # pylint: disable=broad-except
                     read.error = error
             return
@@ -136,7 +136,10 @@ class PosDispatch(bus.ImDispatch):
         through the batch reader of ``dbname``."""
         if not self.started:
             self.start()
-        reader = reader or readers.setdefault(dbname, BatchReader(dbname))
+        if reader is None:
+            if dbname not in readers:
+                readers[dbname] = BatchReader(dbname)
+            reader = readers[dbname]
         keys = {bus.hashable(bus.channel_with_db(dbname, c)) for c in channels}
         deadline = time.monotonic() + timeout
         while True:
