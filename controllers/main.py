@@ -70,6 +70,14 @@ def check_poll(channels, last, options, unknown):
     return list(dict.fromkeys(channels)), last, options
 
 
+def with_gap(answer, deleted_id, last, peek=False):
+    """A peek poll's ``answer`` (``{notifications, channels}``) with the gap
+    notification first, in the shape the poll asked for."""
+    gap = {"id": deleted_id, "message": {"type": GAP_TYPE, "payload": {"last": last}}}
+    notifications = [gap] + answer["notifications"]
+    return dict(answer, notifications=notifications) if peek else notifications
+
+
 class PosLongpollingController(BusController):
     @route()
     def poll(self, channels=None, last=None, options=None, **unknown):
@@ -96,11 +104,7 @@ class PosLongpollingController(BusController):
             raise UserError(
                 _("POS longpolling: the database is unavailable (%s).") % error
             ) from None
-        gap = {
-            "id": deleted_id,
-            "message": {"type": GAP_TYPE, "payload": {"last": last}},
-        }
-        return [gap] + answer["notifications"]
+        return with_gap(answer, deleted_id, last, options.get("peek"))
 
     @route("/pos_longpolling/update", type="json", auth="public", cors="*")
     def update_connection(self, pos_id=None, message=None, db_name=None, **unknown):

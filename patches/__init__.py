@@ -5,7 +5,14 @@ database that has this addon installed is loaded. Each module changes one
 thing (README, *Patches of Odoo*); where a change can tell the databases
 apart, it acts only for those where this addon is installed.
 """
-from . import bus_dispatch, bus_listener, connection_pool, db_outage, json_request
+from . import (
+    bus_dispatch,
+    bus_listener,
+    connection_pool,
+    db_outage,
+    json_request,
+    pos_poll,
+)
 
 
 def post_load():
@@ -14,3 +21,4 @@ def post_load():
     connection_pool.install()
     db_outage.install()
     json_request.install()
+    pos_poll.install()

@@ -9,10 +9,15 @@ which then exhaust the connection pool and each pay a query.
 with this addon (gevent process, not *peek*), listens first, then reads
 through the ``BatchReader`` of its database: one cursor and one
 ``bus.bus._poll_batch`` call for every POS poll of that database that reads
-at that moment. A wake-up with nothing to read (every poll is woken when
-the bus listener reconnects) waits again. Every other poll is Odoo's.
+at that moment; a *peek* reads there too and returns at once. A wake-up
+with nothing to read (every poll is woken when the bus listener reconnects)
+waits again. Every other poll is Odoo's.
+
+Every POS poll, in either mode, also listens to the wake channel of each of
+its channel names (``models/bus_bus``: one NOTIFY for a send to all POSes)
+and waits ``POS_POLL_TIMEOUT`` seconds (Odoo's 50 + 5: an idle POS polls
+less often, and its client counts the answer as contact within its 60 s).
 """
-import threading
 import time
 
 import psycopg2
@@ -23,123 +28,87 @@ from odoo.sql_db import PoolError
 
 from odoo.addons.bus.models import bus
 
+from ..models.bus_bus import wake_channel
 from ..models.pos_config import parse_pos_channel
+from .batching import Batcher
 from .connection_pool import reading_for_pos_polls
 from .installed import installed_in
 
 READ_TIMEOUT = 20
+POS_POLL_TIMEOUT = 55
 
 
-class _Read:
-    __slots__ = ("channels", "last", "done", "result", "error")
-
-    def __init__(self, channels, last):
-        self.channels = channels
-        self.last = last
-        # threading is gevent's own in the gevent process (monkey patched).
-        self.done = threading.Event()
-        self.result = None
-        self.error = None
-
-
-class BatchReader:
+class BatchReader(Batcher):
     """Reads the bus of one database for many polls at once."""
 
-    def __init__(self, dbname, spawn=None):
-        self.dbname = dbname
-        self._spawn = spawn
-        self._pending = []
-        self._running = False
+    timeout = READ_TIMEOUT
+    what = "the bus"
 
-    def fetch(self, channels, last, timeout=READ_TIMEOUT):
+    def fetch(self, channels, last, timeout=None):
         """What ``bus.bus._poll(channels, last)`` returns, read in a batch."""
-        read = self.submit(channels, last)
-        if not self._running:
-            self._running = True
-            (self._spawn or _gevent_spawn)(self._run)
-        if not read.done.wait(timeout):
-            raise TimeoutError(
-                "the bus of %s was not read in %s s" % (self.dbname, timeout)
-            )
-        if read.error is not None:
-            raise read.error
-        return read.result
+        return self.run(list(channels), last, timeout=timeout)
 
-    def submit(self, channels, last):
-        read = _Read(list(channels), last)
-        self._pending.append(read)
-        return read
-
-    def flush(self):
-        """Answer every read submitted so far."""
-        batch, self._pending = self._pending, []
-        try:
-            with reading_for_pos_polls(), odoo.registry(self.dbname).cursor() as cr:
-                self._read(api.Environment(cr, SUPERUSER_ID, {})["bus.bus"], batch)
-        except Exception as error:  # pylint: disable=broad-except
-            for read in batch:
-                read.error = error
-        for read in batch:
-            read.done.set()
+    def serve(self, jobs):
+        with reading_for_pos_polls(), odoo.registry(self.dbname).cursor() as cr:
+            self._read(api.Environment(cr, SUPERUSER_ID, {})["bus.bus"], jobs)
 
     @staticmethod
-    def _read(bus_bus, batch):
+    def _read(bus_bus, jobs):
         try:
-            results = bus_bus._poll_batch([(r.channels, r.last) for r in batch])
+            results = bus_bus._poll_batch([job.args for job in jobs])
         except (psycopg2.OperationalError, PoolError):
             raise
         except Exception:  # pylint: disable=broad-except
             # Not the database: one poll's data. Read each on its own, so
             # that one poll fails alone.
             bus_bus.env.cr.rollback()
-            for read in batch:
+            for job in jobs:
                 try:
                     with bus_bus.env.cr.savepoint(flush=False):
-                        (read.result,) = bus_bus._poll_batch(
-                            [(read.channels, read.last)]
-                        )
+                        (job.result,) = bus_bus._poll_batch([job.args])
                 except Exception as error:  # pylint: disable=broad-except
-                    read.error = error
+                    job.error = error
             return
-        for read, result in zip(batch, results):
-            read.result = result
-
-    def _run(self):
-        try:
-            while self._pending:
-                self.flush()
-        finally:
-            self._running = False
-
-
-def _gevent_spawn(function):
-    import gevent  # pylint: disable=import-outside-toplevel
-
-    gevent.spawn(function)
+        for job, result in zip(jobs, results):
+            job.result = result
 
 
 class PosDispatch(bus.ImDispatch):
     """Odoo's dispatcher, with POS polls read in batches."""
 
     def poll(self, dbname, channels, last, options=None, timeout=None):
-        if (
-            odoo.evented
-            and not (options or {}).get("peek")
-            and any(parse_pos_channel(channel) for channel in channels)
-            and installed_in(dbname)
-        ):
-            return self.poll_in_batch(dbname, channels, last, timeout or bus.TIMEOUT)
-        return super().poll(dbname, channels, last, options, timeout)
+        options = options or {}
+        names = {
+            parsed[1]
+            for parsed in map(parse_pos_channel, channels)
+            if parsed and parsed[0] == dbname
+        }
+        if not names or not installed_in(dbname):
+            return super().poll(dbname, channels, last, options, timeout)
+        channels = list(channels) + [wake_channel(name) for name in sorted(names)]
+        timeout = timeout or POS_POLL_TIMEOUT
+        if not odoo.evented:
+            return super().poll(dbname, channels, last, options, timeout)
+        if options.get("peek"):
+            return {
+                "notifications": self.reader(dbname).fetch(channels, last),
+                "channels": [bus.channel_with_db(dbname, c) for c in channels],
+            }
+        return self.poll_in_batch(dbname, channels, last, timeout)
+
+    @staticmethod
+    def reader(dbname):
+        """The batch reader of ``dbname`` (one per database and process)."""
+        if dbname not in readers:
+            readers[dbname] = BatchReader(dbname)
+        return readers[dbname]
 
     def poll_in_batch(self, dbname, channels, last, timeout, reader=None):
         """Wait for a NOTIFY on one of ``channels`` (or ``timeout``), read
         through the batch reader of ``dbname``."""
         if not self.started:
             self.start()
-        if reader is None:
-            if dbname not in readers:
-                readers[dbname] = BatchReader(dbname)
-            reader = readers[dbname]
+        reader = reader or self.reader(dbname)
         keys = {bus.hashable(bus.channel_with_db(dbname, c)) for c in channels}
         deadline = time.monotonic() + timeout
         while True:

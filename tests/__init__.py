@@ -6,8 +6,10 @@ from . import (
     test_db_outage,
     test_dispatch,
     test_poll_route,
+    test_pos_poll,
     test_rpc,
     test_send,
+    test_send_cost,
     test_update_route,
     test_ui,
 )

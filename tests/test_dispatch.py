@@ -8,6 +8,7 @@ from odoo.tools import mute_logger
 
 from odoo.addons.bus.models import bus
 
+from ..models.bus_bus import wake_channel
 from ..patches import bus_dispatch
 from ..patches.bus_dispatch import BatchReader, PosDispatch
 from ..patches.installed import installed_in
@@ -113,7 +114,7 @@ class TestBatchReader(PosLongpollingCase):
 
     def test_fetch_waits_a_bounded_time(self):
         reader = BatchReader(self.dbname, spawn=lambda function: None)  # never reads
-        with self.assertRaisesRegex(TimeoutError, "not read in"):
+        with self.assertRaisesRegex(TimeoutError, "not done in"):
             reader.fetch(["c"], 1, timeout=0.01)
 
 
@@ -211,24 +212,30 @@ class FakeRegistry:
 @tagged("post_install", "-at_install")
 class TestWhichPollsAreBatched(BaseCase):
     """Only POS polls of databases with this addon, in the gevent process,
-    not peeking; all others take Odoo's ``ImDispatch.poll``."""
+    are read in batches (a peek too) and listen to their wake channels; all
+    others take Odoo's ``ImDispatch.poll``."""
 
     def setUp(self):
         super().setUp()
         self.dispatcher = FakeDispatch()
         self.routes = []
-        patcher = patch.object(
-            bus.ImDispatch, "poll", lambda *args, **kw: self.routes.append("odoo")
-        )
-        patcher.start()
-        self.addCleanup(patcher.stop)
-        patcher = patch.object(
-            PosDispatch,
-            "poll_in_batch",
-            lambda *args, **kw: self.routes.append("batch"),
-        )
-        patcher.start()
-        self.addCleanup(patcher.stop)
+
+        def record(route):
+            return lambda _self, _db, channels, *args, **kw: self.routes.append(
+                (route, list(channels), args)
+            )
+
+        class PeekReader:
+            fetch = staticmethod(lambda channels, last: self.routes.append(("peek",)))
+
+        for target, name, value in (
+            (bus.ImDispatch, "poll", record("odoo")),
+            (PosDispatch, "poll_in_batch", record("batch")),
+            (PosDispatch, "reader", staticmethod(lambda dbname: PeekReader)),
+        ):
+            patcher = patch.object(target, name, value)
+            patcher.start()
+            self.addCleanup(patcher.stop)
         Registry.registries["pos_longpolling_without_addon"] = FakeRegistry()
         self.addCleanup(
             Registry.registries.__delitem__, "pos_longpolling_without_addon"
@@ -243,11 +250,20 @@ class TestWhichPollsAreBatched(BaseCase):
         dbname = get_db_name()
         self.assertTrue(installed_in(dbname))
         pos_channel = '["%s","x","1"]' % dbname
-        self.assertEqual(self.route(dbname, [pos_channel, "broadcast"]), "batch")
-        self.assertEqual(self.route(dbname, ["broadcast"]), "odoo")
-        self.assertEqual(self.route(dbname, [pos_channel], {"peek": True}), "odoo")
-        self.assertEqual(self.route(dbname, [pos_channel], evented=False), "odoo")
-        self.assertFalse(installed_in("pos_longpolling_without_addon"))
+        wake = wake_channel("x")
         self.assertEqual(
-            self.route("pos_longpolling_without_addon", [pos_channel]), "odoo"
+            self.route(dbname, [pos_channel, "broadcast"]),
+            ("batch", [pos_channel, "broadcast", wake], (0, 55)),
+        )
+        self.assertEqual(self.route(dbname, ["broadcast"]), ("odoo", ["broadcast"], (0, {}, None)))
+        self.assertEqual(self.route(dbname, [pos_channel], {"peek": True}), ("peek",))
+        self.assertEqual(
+            self.route(dbname, [pos_channel], evented=False),
+            ("odoo", [pos_channel, wake], (0, {}, 55)),
+        )
+        self.assertFalse(installed_in("pos_longpolling_without_addon"))
+        other = '["pos_longpolling_without_addon","x","1"]'
+        self.assertEqual(
+            self.route("pos_longpolling_without_addon", [other]),
+            ("odoo", [other], (0, {}, None)),
         )

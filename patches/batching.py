@@ -1,0 +1,74 @@
+"""Work of many greenlets done together: one greenlet serves what they submit."""
+import threading
+
+
+class Job:
+    __slots__ = ("args", "done", "result", "error")
+
+    def __init__(self, args):
+        self.args = args
+        # threading is gevent's own in the gevent process (monkey patched).
+        self.done = threading.Event()
+        self.result = None
+        self.error = None
+
+
+class Batcher:
+    """``run(*args)`` waits while one greenlet calls ``serve(jobs)`` for
+    every job submitted until it runs; a subclass defines ``serve``, which
+    sets each job's ``result`` or ``error``."""
+
+    timeout = 20
+    what = "the batch"
+
+    def __init__(self, dbname, spawn=None):
+        self.dbname = dbname
+        self._spawn = spawn
+        self._pending = []
+        self._running = False
+
+    def run(self, *args, timeout=None):
+        job = self.submit(*args)
+        if not self._running:
+            self._running = True
+            (self._spawn or _gevent_spawn)(self._run)
+        timeout = self.timeout if timeout is None else timeout
+        if not job.done.wait(timeout):
+            raise TimeoutError(
+                "%s of %s was not done in %s s" % (self.what, self.dbname, timeout)
+            )
+        if job.error is not None:
+            raise job.error
+        return job.result
+
+    def submit(self, *args):
+        job = Job(args)
+        self._pending.append(job)
+        return job
+
+    def flush(self):
+        """Serve every job submitted so far."""
+        jobs, self._pending = self._pending, []
+        try:
+            self.serve(jobs)
+        except Exception as error:  # pylint: disable=broad-except
+            for job in jobs:
+                job.error = error
+        for job in jobs:
+            job.done.set()
+
+    def serve(self, jobs):
+        raise NotImplementedError
+
+    def _run(self):
+        try:
+            while self._pending:
+                self.flush()
+        finally:
+            self._running = False
+
+
+def _gevent_spawn(function):
+    import gevent  # pylint: disable=import-outside-toplevel
+
+    gevent.spawn(function)

@@ -1,0 +1,187 @@
+import io
+import json
+from unittest.mock import patch
+
+from odoo import http
+from odoo.tests import HttpCase, tagged
+from odoo.tools import config
+
+from ..patches import pos_poll
+from ..patches.pos_poll import ODOOS_PATH, Authorizer, read_poll
+
+
+@tagged("post_install", "-at_install")
+class TestPosPollPath(HttpCase):
+    """POS polls answered beside Odoo's stack take it only when Odoo's path
+    would let them listen; anything else is left to Odoo's path."""
+
+    def setUp(self):
+        super().setUp()
+        self.dbname = self.env.cr.dbname
+        self.pos = self.env.ref("point_of_sale.pos_config_main")
+        self.other_company = self.env["res.company"].create({"name": "LP lean co"})
+        self.cashier = self.user("lp_lean_cashier", self.env.company)
+        self.foreign = self.user("lp_lean_foreign", self.other_company)
+        self.store = http.root.session_store
+        self.channels = [
+            self.pos._get_full_channel_name(name) for name in ("x", "pos.longpolling")
+        ]
+
+    def user(self, login, company):
+        return self.env["res.users"].create(
+            {
+                "name": login,
+                "login": login,
+                "password": login + "-pw",
+                "company_id": company.id,
+                "company_ids": [(6, 0, company.ids)],
+                "groups_id": [(6, 0, self.env.ref("point_of_sale.group_pos_user").ids)],
+            }
+        )
+
+    def login(self, user):
+        return self.authenticate(user.login, user.login + "-pw").sid
+
+    def environ(self, sid, params=None, body=None, **overrides):
+        if params is None:
+            params = {"channels": self.channels, "last": 0, "options": {}}
+        if body is None:
+            body = json.dumps(
+                {"jsonrpc": "2.0", "method": "call", "id": 7, "params": params}
+            ).encode()
+        environ = {
+            "PATH_INFO": "/longpolling/poll",
+            "REQUEST_METHOD": "POST",
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(body)),
+            "QUERY_STRING": "",
+            "HTTP_HOST": "localhost",
+            "HTTP_COOKIE": "session_id=%s" % sid,
+            "wsgi.input": io.BytesIO(body),
+        }
+        environ.update(overrides)
+        return environ
+
+    def check(self, poll):
+        return Authorizer.check_one(self.env.cr, poll)
+
+    def test_a_pos_poll_of_a_pos_user(self):
+        sid = self.login(self.cashier)
+        environ = self.environ(sid)
+        body = environ["wsgi.input"].getvalue()
+        poll = read_poll(environ, self.store)
+        self.assertEqual(
+            (poll.rid, poll.channels, poll.last, poll.options),
+            (7, self.channels, 0, {}),
+        )
+        self.assertEqual(poll.session.uid, self.cashier.id)
+        self.assertEqual(poll.context["uid"], self.cashier.id)
+        self.assertEqual(environ["wsgi.input"].read(), body, "Odoo may read it")
+        self.assertEqual(self.check(poll), 0)
+
+    def test_the_requests_context_as_on_odoos_path(self):
+        context = {"lang": "en_US", "allowed_company_ids": [self.env.company.id]}
+        params = {"channels": self.channels, "last": 0, "context": context}
+        poll = read_poll(self.environ(self.login(self.cashier), params), self.store)
+        self.assertEqual(poll.context, context)
+
+    def test_a_poll_that_missed_deleted_notifications(self):
+        self.env.cr.execute(
+            "UPDATE pos_config SET longpolling_deleted_id = 500 WHERE id = %s",
+            (self.pos.id,),
+        )
+        params = {"channels": self.channels, "last": 20, "options": {"peek": True}}
+        poll = read_poll(self.environ(self.login(self.cashier), params), self.store)
+        self.assertEqual(poll.options, {"peek": True})
+        self.assertEqual(self.check(poll), 500)
+
+    def test_not_a_pos_poll(self):
+        sid = self.login(self.cashier)
+        other_db = '["another_db","x","%d"]' % self.pos.id
+        for what, environ in (
+            ("no cookie", self.environ(sid, HTTP_COOKIE="")),
+            ("not a session id", self.environ(sid, HTTP_COOKIE="session_id=../x")),
+            ("explicit session", self.environ(sid, HTTP_X_OPENERP_SESSION_ID=sid)),
+            ("query string", self.environ(sid, QUERY_STRING="session_id=" + sid)),
+            ("another route", self.environ(sid, PATH_INFO="/longpolling/pol")),
+            ("GET", self.environ(sid, REQUEST_METHOD="GET")),
+            ("a form", self.environ(sid, CONTENT_TYPE="text/plain")),
+            ("no length", self.environ(sid, CONTENT_LENGTH="")),
+            ("too long", self.environ(sid, body=b" " * (pos_poll.MAX_BODY + 1))),
+            ("not JSON", self.environ(sid, body=b"{")),
+            ("not an object", self.environ(sid, body=b"[1]")),
+            ("params not an object", self.environ(sid, body=b'{"params": [1]}')),
+            ("bad last", self.environ(sid, {"channels": self.channels, "last": "5"})),
+            ("unknown argument", self.environ(sid, {"channels": [], "last": 0, "x": 1})),
+            (
+                "presence",
+                self.environ(
+                    sid,
+                    {"channels": self.channels, "last": 0, "options": {"bus_inactivity": 3}},
+                ),
+            ),
+            ("context", self.environ(sid, {"channels": self.channels, "last": 0, "context": 1})),
+            ("other channel", self.environ(sid, {"channels": ["broadcast"], "last": 0})),
+            ("other database", self.environ(sid, {"channels": [other_db], "last": 0})),
+        ):
+            with self.subTest(what):
+                self.assertIsNone(read_poll(environ, self.store))
+
+    def test_a_logged_out_session(self):
+        sid = self.login(self.cashier)
+        self.logout()
+        self.assertIsNone(read_poll(self.environ(sid), self.store))
+
+    def test_a_database_the_dbfilter_rejects(self):
+        sid = self.login(self.cashier)
+        with patch.dict(config.options, {"dbfilter": "^not_this$"}):
+            self.assertIsNone(read_poll(self.environ(sid), self.store))
+        self.assertIsNotNone(read_poll(self.environ(sid), self.store))
+
+    def test_a_forged_or_expired_session_token(self):
+        poll = read_poll(self.environ(self.login(self.cashier)), self.store)
+        poll.session.session_token = "forged"
+        self.assertIs(self.check(poll), ODOOS_PATH)
+
+    def test_a_password_changed_since(self):
+        poll = read_poll(self.environ(self.login(self.cashier)), self.store)
+        self.assertEqual(self.check(poll), 0)
+        self.cashier.password = "another password"
+        self.assertIs(self.check(poll), ODOOS_PATH)
+
+    def test_a_pos_the_user_may_not_use(self):
+        poll = read_poll(self.environ(self.login(self.foreign)), self.store)
+        self.assertIs(self.check(poll), ODOOS_PATH)
+
+    def test_a_user_without_pos_rights(self):
+        self.cashier.groups_id = [(6, 0, self.env.ref("base.group_user").ids)]
+        poll = read_poll(self.environ(self.login(self.cashier)), self.store)
+        self.assertIs(self.check(poll), ODOOS_PATH)
+
+    def test_the_answer_has_odoos_headers(self):
+        poll = read_poll(self.environ(self.login(self.cashier)), self.store)
+        started = []
+        body = pos_poll.respond(
+            poll, [{"id": 3}], lambda *args: started.append(args)
+        )
+        ((status, headers),) = started
+        headers = dict(headers)
+        self.assertEqual(status, "200 OK")
+        self.assertEqual(
+            json.loads(b"".join(body)), {"jsonrpc": "2.0", "id": 7, "result": [{"id": 3}]}
+        )
+        self.assertEqual(headers["Content-Type"], "application/json")
+        self.assertEqual(headers["Access-Control-Allow-Origin"], "*")
+        self.assertIn("session_id=%s;" % poll.session.sid, headers["Set-Cookie"])
+        self.assertIn("HttpOnly", headers["Set-Cookie"])
+
+    def test_only_in_the_gevent_process(self):
+        class Root:
+            def __call__(self, environ, start_response):
+                return "odoo"
+
+        pos_poll.install(Root)
+        self.assertFalse(hasattr(Root.__call__, "answers_pos_polls"))
+        with patch.object(pos_poll.odoo, "evented", True):
+            pos_poll.install(Root)
+        self.assertTrue(Root.__call__.answers_pos_polls)
