@@ -296,6 +296,46 @@ class PosConfig(models.Model):
         holds a POS channel the current user may not listen to. Returns the
         id of the newest notification of these POSes that the bus deleted
         after ``last`` (0 if none: nothing was missed)."""
+        pos_ids = self._longpolling_pos_ids(channels)
+        try:
+            self._longpolling_check_pos_ids(pos_ids)
+        except MissingError as error:
+            raise AccessError(error.args[0]) from None
+        if not last or not pos_ids:
+            return 0
+        newest = max(self._longpolling_deleted_ids(pos_ids).values())
+        return newest if newest > last else 0
+
+    @api.model
+    def _check_longpolling_polls(self, polls):
+        """``[self._check_longpolling_channels(channels, last) for channels,
+        last in polls]``, with one check of rights and one query for all
+        when the user may listen to every POS they name. Where a poll may
+        not, each poll's own answer: its result, or the exception raised."""
+        try:
+            pos_ids = [self._longpolling_pos_ids(channels) for channels, _l in polls]
+            self._longpolling_check_pos_ids(set().union(*pos_ids))
+        except (AccessError, MissingError):
+            return [self._try_check_longpolling_channels(*poll) for poll in polls]
+        later = set().union(*(ids for ids, (_c, last) in zip(pos_ids, polls) if last))
+        deleted = self._longpolling_deleted_ids(later) if later else {}
+        results = []
+        for ids, (_channels, last) in zip(pos_ids, polls):
+            newest = max((deleted.get(pos_id, 0) for pos_id in ids), default=0)
+            results.append(newest if last and newest > last else 0)
+        return results
+
+    def _try_check_longpolling_channels(self, channels, last):
+        try:
+            return self._check_longpolling_channels(channels, last)
+        except AccessError as error:
+            return error
+
+    @api.model
+    def _longpolling_pos_ids(self, channels):
+        """The POS ids of this database among ``channels``; raise
+        ``AccessError`` for a POS channel of another database (unless
+        ``pos_longpolling.allow_public``)."""
         dbname = self.env.cr.dbname
         pos_ids = set()
         for channel in channels:
@@ -309,20 +349,18 @@ class PosConfig(models.Model):
                 )
             if parsed[0] == dbname:
                 pos_ids.add(parsed[2])
-        try:
-            self._longpolling_check_pos_ids(pos_ids)
-        except MissingError as error:
-            raise AccessError(error.args[0]) from None
-        if not last or not pos_ids:
-            return 0
-        # One query on every poll: written by SQL only, nothing to flush.
+        return pos_ids
+
+    @api.model
+    def _longpolling_deleted_ids(self, pos_ids):
+        """``{pos id: id of its newest deleted notification}`` (0 if none)."""
+        # Written by SQL only: nothing to flush.
         self.env.cr.execute(
-            "SELECT COALESCE(max(longpolling_deleted_id), 0) FROM pos_config"
+            "SELECT id, COALESCE(longpolling_deleted_id, 0) FROM pos_config"
             " WHERE id IN %s",
             (tuple(pos_ids),),
         )
-        deleted = self.env.cr.fetchone()[0]
-        return deleted if deleted > last else 0
+        return dict(self.env.cr.fetchall())
 
     @api.model
     def _longpolling_note_deleted(self, notification_ids):

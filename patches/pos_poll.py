@@ -107,6 +107,9 @@ def read_poll(environ, session_store):
         )
     except (ValueError, TypeError, KeyError, ValidationError):
         return None
+    parsed = [parse_pos_channel(channel) for channel in channels]
+    if not all(parsed):
+        return None
     session = session_store.get(sid)
     dbname = session.db
     if (
@@ -119,10 +122,8 @@ def read_poll(environ, session_store):
         or dbname not in http.db_filter([dbname], httprequest=_Host(environ))
     ):
         return None
-    for channel in channels:
-        parsed = parse_pos_channel(channel)
-        if not parsed or parsed[0] != dbname:
-            return None
+    if any(db != dbname for db, _name, _pos_id in parsed):
+        return None
     context = dict(session.context) if context is None else context
     return Poll(request.get("id"), session, context, channels, last, options)
 
@@ -142,28 +143,47 @@ class Authorizer(Batcher):
             registry = odoo.registry(self.dbname).check_signaling()
             try:
                 with registry.cursor() as cr:
-                    for job in jobs:
-                        (poll,) = job.args
-                        job.result = self.check_one(cr, poll)
+                    self.check_jobs(cr, jobs)
             finally:
                 if registry.registry_invalidated or registry.cache_invalidated:
                     registry.signal_changes()
 
+    @classmethod
+    def check_jobs(cls, cr, jobs):
+        """Check the polls of ``jobs``, those of one user in one context
+        together."""
+        groups = {}
+        for job in jobs:
+            (poll,) = job.args
+            key = (poll.session.uid, repr(sorted(poll.context.items())))
+            groups.setdefault(key, []).append(job)
+        for group in groups.values():
+            cls.check_group(cr, group)
+
     @staticmethod
-    def check_one(cr, poll):
+    def check_group(cr, jobs):
+        """Check ``jobs``, polls of one user in one context, together."""
+        poll = jobs[0].args[0]
         env = api.Environment(cr, poll.session.uid, poll.context)
+        for job in jobs:
+            job.result = ODOOS_PATH
         try:
-            if not security.check_session(poll.session, env):
-                return ODOOS_PATH
-            return env["pos.config"]._check_longpolling_channels(
-                poll.channels, poll.last
+            valid = [
+                job
+                for job in jobs
+                if security.check_session(job.args[0].session, env)
+            ]
+            results = env["pos.config"]._check_longpolling_polls(
+                [(job.args[0].channels, job.args[0].last) for job in valid]
             )
         except psycopg2.Error:
-            cr.rollback()  # the next poll of the batch needs the cursor
-            return ODOOS_PATH
+            cr.rollback()  # the next group needs the cursor
+            return
         except Exception:  # pylint: disable=broad-except
-            return ODOOS_PATH
-
+            return
+        for job, result in zip(valid, results):
+            if not isinstance(result, Exception):
+                job.result = result
 
 authorizers = {}
 

@@ -70,6 +70,33 @@ class TestChannelAccess(PosLongpollingCase):
         with self.assertRaisesRegex(AccessError, "not of this database"):
             self.check(self.cashier, ['["another_db","c","%d"]' % self.pos_a.id])
 
+    def test_polls_checked_together_as_one_by_one(self):
+        self.env.cr.execute(
+            "UPDATE pos_config SET longpolling_deleted_id = 90 WHERE id = %s",
+            (self.pos_b.id,),
+        )
+        polls = [
+            (self.channels_a, 0),
+            ([self.pos_b._get_full_channel_name("x")], 50),
+            ([self.pos_b._get_full_channel_name("x")], 95),
+            (self.channels_a + [self.pos_b._get_full_channel_name("x")], 10),
+        ]
+        configs = self.PosConfig.with_user(self.cashier)
+        self.assertEqual(configs._check_longpolling_polls(polls), [0, 90, 0, 90])
+        self.assertEqual(
+            [configs._check_longpolling_channels(*poll) for poll in polls],
+            [0, 90, 0, 90],
+        )
+        refused = polls + [(['["%s","x","999999"]' % self.dbname], 0)]
+        results = self.PosConfig.with_user(self.cashier)._check_longpolling_polls(
+            refused
+        )
+        self.assertEqual(results[:4], [0, 90, 0, 90])
+        self.assertIsInstance(results[4], AccessError)
+        foreign = self.PosConfig.with_user(self.foreign_cashier)
+        (refused,) = foreign._check_longpolling_polls(polls[:1])
+        self.assertIsInstance(refused, AccessError)
+
     def test_other_channels_are_left_alone(self):
         self.check(self.public, ["broadcast", "some-uuid", self.env.user.partner_id])
 

@@ -7,6 +7,7 @@ from odoo.tests import HttpCase, tagged
 from odoo.tools import config
 
 from ..patches import pos_poll
+from ..patches.batching import Job
 from ..patches.pos_poll import ODOOS_PATH, Authorizer, read_poll
 
 
@@ -62,8 +63,12 @@ class TestPosPollPath(HttpCase):
         environ.update(overrides)
         return environ
 
-    def check(self, poll):
-        return Authorizer.check_one(self.env.cr, poll)
+    def check(self, *polls):
+        """What the Authorizer decides for ``polls``, checked together."""
+        jobs = [Job((poll,)) for poll in polls]
+        Authorizer.check_jobs(self.env.cr, jobs)
+        results = [job.result for job in jobs]
+        return results[0] if len(polls) == 1 else results
 
     def test_a_pos_poll_of_a_pos_user(self):
         sid = self.login(self.cashier)
@@ -152,6 +157,21 @@ class TestPosPollPath(HttpCase):
     def test_a_pos_the_user_may_not_use(self):
         poll = read_poll(self.environ(self.login(self.foreign)), self.store)
         self.assertIs(self.check(poll), ODOOS_PATH)
+
+    def test_polls_checked_together_each_get_their_own_answer(self):
+        sid = self.login(self.cashier)
+        mine = read_poll(self.environ(sid), self.store)
+        unknown = '["%s","x","999999"]' % self.dbname
+        theirs = read_poll(
+            self.environ(sid, {"channels": [unknown], "last": 0}), self.store
+        )
+        forged = read_poll(self.environ(sid), self.store)
+        forged.session.session_token = "forged"
+        foreign = read_poll(self.environ(self.login(self.foreign)), self.store)
+        self.assertEqual(
+            self.check(mine, theirs, forged, foreign),
+            [0, ODOOS_PATH, ODOOS_PATH, ODOOS_PATH],
+        )
 
     def test_a_user_without_pos_rights(self):
         self.cashier.groups_id = [(6, 0, self.env.ref("base.group_user").ids)]
