@@ -224,6 +224,30 @@ describe("ConnectionMonitor", () => {
         assert.equal(pings, 2);
     });
 
+    test("a late PONG: offline, then online, next check a full interval later", async () => {
+        monitor.start();
+        monitor.onNotification();
+        for (let t = 50; t <= 600; t += 50) {
+            await timers.advance(50_000);
+            monitor.onContact();
+        }
+        assert.equal(pings, 1, "the check at 600 s");
+        await timers.advance(10_000);
+        assert.equal(monitor.state, STATES.OFFLINE);
+        // The poll brings the PONG when it ends on its own (no NOTIFY).
+        await timers.advance(30_000);
+        monitor.onNotification();
+        assert.equal(monitor.state, STATES.ONLINE);
+        for (let t = 50; t <= 550; t += 50) {
+            await timers.advance(50_000);
+            monitor.onContact();
+        }
+        await timers.advance(49_999);
+        assert.equal(pings, 1, "none before 600 s after the PONG");
+        await timers.advance(1);
+        assert.equal(pings, 2);
+    });
+
     test("only one PING at a time, whoever asks", async () => {
         monitor.start();
         const first = monitor.send_ping();
