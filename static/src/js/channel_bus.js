@@ -8,6 +8,14 @@
  * `[{id, message: {type, payload}}]` without the channel, and the type is
  * the channel name, so dispatch is by type.
  *
+ * Quiet idle: the server answers an idle poll after 55 s, and any valid
+ * answer, an empty one included, tells the monitor the server is there, so
+ * an idle POS sends no PING but one per checkInterval (see
+ * connection_monitor.js). The first poll after start() or after a failed or
+ * refused poll is sent with `options: {peek: true}`: Odoo answers it at once
+ * with `{notifications, channels}`, the first contact, instead of a PING
+ * from every POS that starts. Every other poll has `options: {}`.
+ *
  * Delivery: the id of the last notification is kept (in `storage`, per tab)
  * so a reload resumes where it stopped; ids at or below it are dropped, so
  * nothing is delivered twice. When the server has deleted notifications of
@@ -32,9 +40,12 @@ export const REFUSALS = new Set([
 ]);
 
 export const DEFAULTS = Object.freeze({
-    // Odoo answers an idle poll after 50 s: give up on a poll after 65 s
-    // (a dead connection after the device slept).
+    // The server answers an idle POS poll after 55 s: give up on a poll
+    // after 65 s (a dead connection after the device slept).
     pollTimeout: 65,
+    // A PING per this many seconds without a notification checks that
+    // NOTIFY reaches the polls (the empty answers only prove the server).
+    checkInterval: 600,
     // Retry delays after failed polls grow from retryBase to retryMax
     // seconds; each is drawn at random from [delay / 2, delay]. The cap
     // stays under the pong timeout (10 s): a POS sees the server back
@@ -99,8 +110,11 @@ export class ChannelBus {
         this._pollStartedAt = null;
         this._pollTimer = null;
         this._retryTimer = null;
+        // Peek at the next poll: the first after start() or after a failure.
+        this._peek = true;
         this.longpolling_connection = new ConnectionMonitor({
             ping: () => this.transport.ping(this._settings),
+            checkInterval: this.options.checkInterval,
             timers,
         });
         // PONGs need no handling: any notification makes the monitor online.
@@ -149,6 +163,7 @@ export class ChannelBus {
         );
         this._restore();
         this.started = true;
+        this._peek = true;
         this._poll();
         connection.start();
     }
@@ -223,7 +238,7 @@ export class ChannelBus {
         const request = this.transport.poll({
             channels: this.channels,
             last: this.lastId,
-            options: {},
+            options: this._peek ? {peek: true} : {},
         });
         this._pollRequest = request;
         this._pollStartedAt = this.timers.now();
@@ -238,6 +253,7 @@ export class ChannelBus {
             (notifications) => {
                 if (this._pollDone(request)) {
                     this.failures = this.refusals = 0;
+                    this._peek = false;
                     try {
                         this._onNotifications(notifications);
                     } finally {
@@ -254,6 +270,7 @@ export class ChannelBus {
                     return;
                 }
                 let delay = 0;
+                this._peek = true;
                 if (error && error.data && REFUSALS.has(error.data.name)) {
                     this.refusals++;
                     this.failures = 0;
@@ -308,11 +325,31 @@ export class ChannelBus {
         }
     }
 
-    _onNotifications(notifications) {
+    /**
+     * @param {*} answer a poll's answer
+     * @returns {Array|null} its notifications, null if it is malformed
+     */
+    _unpack(answer) {
+        if (Array.isArray(answer)) {
+            return answer;
+        }
+        // A peek poll's answer.
+        if (
+            answer &&
+            Array.isArray(answer.notifications) &&
+            Array.isArray(answer.channels)
+        ) {
+            return answer.notifications;
+        }
+        return null;
+    }
+
+    _onNotifications(answer) {
         const now = this.timers.now();
         const silentFor = this.lastContactAt === null ? 0 : now - this.lastContactAt;
         this.lastContactAt = now;
-        const valid = (Array.isArray(notifications) ? notifications : []).filter(
+        const notifications = this._unpack(answer);
+        const valid = (notifications || []).filter(
             (notification) =>
                 notification &&
                 Number.isInteger(notification.id) &&
@@ -348,6 +385,8 @@ export class ChannelBus {
         this._save();
         if (received) {
             this.longpolling_connection.onNotification();
+        } else if (notifications) {
+            this.longpolling_connection.onContact();
         }
     }
 

@@ -2,20 +2,28 @@
 /**
  * Connection monitor of one longpolling bus: an explicit state machine.
  *
- *   stopped --start()--> waiting --notification--> online
- *   any started state --notification--> online
- *   online --silence (maxSilence s without a notification)--> PING sent
- *   PING sent --PONG (a notification) within pongTimeout s--> online
- *   PING sent --no notification within pongTimeout s / PING failed--> offline
+ * Contact: any valid poll answer, an empty one included (the server is
+ * there). Notification: a new message, PONG or gap signal (NOTIFY reaches
+ * the polls). An idle POS thus needs no PING while its polls come back,
+ * only one per checkInterval to check the whole way round.
+ *
+ *   stopped --start()--> waiting (no PING: the bus's first poll is a peek)
+ *   waiting --no contact within pongTimeout s of start()--> offline
+ *   any started state --contact or notification--> online
  *   any started state --poll failed--> offline
  *   any started state --poll refused (not logged in, no right)--> refused
- *   offline, refused --poll issued again (reconnecting)--> waiting, PING sent
+ *   offline, refused --poll issued again (reconnecting)--> waiting, PING
+ *   PING --a notification within pongTimeout s--> online
+ *   PING --no notification within pongTimeout s / PING failed--> offline
  *
- * A PING is never sent while another one is outstanding, nor while refused
- * (it would be refused too), so nothing (a click, a wake-up, the silence
- * timer) can make it ping in a loop. Timers and the PING transport are
- * injected, so tests drive it with a fake clock. A listener that throws
- * changes nothing.
+ * A PING is sent when: the silence timer fires (no contact for maxSilence
+ * s: the poll is stuck or the server gone); the check timer fires
+ * (checkInterval s since the last notification, maxSilence s after a failed
+ * PING); reconnecting; a wake-up without a notification in the last
+ * maxSilence s; a click (send_ping()). Never while one is outstanding, nor
+ * while refused (it would be refused too), so nothing can make it ping in a
+ * loop. Timers and the PING transport are injected, so tests drive it with
+ * a fake clock. A listener that throws changes nothing.
  */
 
 export const STATES = Object.freeze({
@@ -47,23 +55,39 @@ export class ConnectionMonitor {
      *     rejects when the server could not be reached
      * @param {Number} [params.maxSilence] seconds, see pos.config
      * @param {Number} [params.pongTimeout] seconds, see pos.config
+     * @param {Number} [params.checkInterval] seconds between end-to-end
+     *     checks (PINGs) while no notification comes
      * @param {Object} [params.timers] {setTimeout, clearTimeout, now}
      */
-    constructor({ping, maxSilence = 60, pongTimeout = 10, timers = browserTimers}) {
+    constructor({
+        ping,
+        maxSilence = 60,
+        pongTimeout = 10,
+        checkInterval = 600,
+        timers = browserTimers,
+    }) {
         this._ping = ping;
         this.maxSilence = maxSilence;
         this.pongTimeout = pongTimeout;
+        this.checkInterval = checkInterval;
         this.timers = timers;
         this.state = STATES.STOPPED;
         this.pinging = false;
+        this.lastContactAt = null;
         this.lastNotificationAt = null;
         // Why the server refused the last poll, while `state` is "refused".
         this.reason = null;
+        // No contact for maxSilence s: PING.
         this._silenceTimer = null;
+        // No notification for checkInterval s: PING.
+        this._checkTimer = null;
+        // No contact within pongTimeout s of start(): offline.
+        this._startTimer = null;
         this._pongTimer = null;
         this._pingPromise = null;
         this._resolvePing = null;
         this._listeners = new Set();
+        this._notified = null;
     }
 
     /** Upstream's name: true when the last check reached the server. */
@@ -77,29 +101,48 @@ export class ConnectionMonitor {
         return () => this._listeners.delete(listener);
     }
 
+    /** No PING: the bus's first poll is a peek, answered at once. */
     start() {
         if (this.state !== STATES.STOPPED) {
             return;
         }
         this._setState(STATES.WAITING);
-        this.send_ping();
+        this._startTimer = this.timers.setTimeout(() => {
+            this._startTimer = null;
+            if (this.state === STATES.WAITING && !this.pinging) {
+                this._setState(STATES.OFFLINE);
+            }
+        }, this.pongTimeout * 1000);
+        this._armSilenceTimer();
+        this._armCheckTimer(this.checkInterval);
     }
 
     stop() {
         this._finishPing(false);
-        clearTimer(this, "_silenceTimer");
+        this._clearTimers();
         this._setState(STATES.STOPPED);
     }
 
-    /** Any notification came through the longpoll: the server is there. */
+    /** A valid poll answer, an empty one included: the server is there. */
+    onContact() {
+        if (this.state === STATES.STOPPED) {
+            return;
+        }
+        this.lastContactAt = this.timers.now();
+        clearTimer(this, "_startTimer");
+        this._armSilenceTimer();
+        this._setState(STATES.ONLINE);
+    }
+
+    /** A notification came through the longpoll: NOTIFY reaches the polls. */
     onNotification() {
         if (this.state === STATES.STOPPED) {
             return;
         }
         this.lastNotificationAt = this.timers.now();
         this._finishPing(true);
-        this._armSilenceTimer();
-        this._setState(STATES.ONLINE);
+        this._armCheckTimer(this.checkInterval);
+        this.onContact();
     }
 
     /** The poll request failed (network error, server error). */
@@ -107,6 +150,7 @@ export class ConnectionMonitor {
         if (this.state === STATES.STOPPED) {
             return;
         }
+        clearTimer(this, "_startTimer");
         this._setState(STATES.OFFLINE);
     }
 
@@ -119,7 +163,7 @@ export class ConnectionMonitor {
             return;
         }
         this._finishPing(false);
-        clearTimer(this, "_silenceTimer");
+        this._clearTimers();
         this.reason = reason;
         this._setState(STATES.REFUSED);
     }
@@ -129,20 +173,21 @@ export class ConnectionMonitor {
         if (this.state !== STATES.OFFLINE && this.state !== STATES.REFUSED) {
             return;
         }
+        clearTimer(this, "_startTimer");
         this._setState(STATES.WAITING);
         this.send_ping();
     }
 
     /**
      * The page came back (visible again, device woke up, network back):
-     * check the connection unless it was heard from recently.
+     * check the connection unless a notification came recently.
      */
     onWake() {
         if ([STATES.STOPPED, STATES.REFUSED].includes(this.state) || this.pinging) {
             return;
         }
-        const silentFor = this.timers.now() - (this.lastNotificationAt || 0);
-        if (this.state !== STATES.ONLINE || silentFor >= this.maxSilence * 1000) {
+        const heard = this.lastNotificationAt;
+        if (heard === null || this.timers.now() - heard >= this.maxSilence * 1000) {
             this.send_ping();
         }
     }
@@ -163,7 +208,8 @@ export class ConnectionMonitor {
         });
         this._pingPromise = promise;
         this.pinging = true;
-        clearTimer(this, "_silenceTimer");
+        // The PING's outcome re-arms it.
+        clearTimer(this, "_checkTimer");
         this._pongTimer = this.timers.setTimeout(() => {
             this._pongTimer = null;
             this._pingFailed();
@@ -183,8 +229,10 @@ export class ConnectionMonitor {
 
     _pingFailed() {
         this._finishPing(false);
-        // Look again after a silence: offline never means pinging in a loop.
-        this._armSilenceTimer();
+        // Offline never means pinging in a loop: no timer PINGs for
+        // maxSilence s; a contact re-arms the silence timer from then on.
+        clearTimer(this, "_silenceTimer");
+        this._armCheckTimer(this.maxSilence);
         this._setState(STATES.OFFLINE);
     }
 
@@ -207,6 +255,20 @@ export class ConnectionMonitor {
         }, this.maxSilence * 1000);
     }
 
+    _armCheckTimer(seconds) {
+        clearTimer(this, "_checkTimer");
+        this._checkTimer = this.timers.setTimeout(() => {
+            this._checkTimer = null;
+            this.send_ping();
+        }, seconds * 1000);
+    }
+
+    _clearTimers() {
+        for (const name of ["_silenceTimer", "_checkTimer", "_startTimer"]) {
+            clearTimer(this, name);
+        }
+    }
+
     _setState(state) {
         if (state !== STATES.REFUSED) {
             this.reason = null;
@@ -215,7 +277,13 @@ export class ConnectionMonitor {
         this._notify();
     }
 
+    /** Tells the listeners, only when something they show changed. */
     _notify() {
+        const shown = `${this.state}|${this.pinging}|${this.reason}`;
+        if (shown === this._notified) {
+            return;
+        }
+        this._notified = shown;
         for (const listener of this._listeners) {
             try {
                 listener(this);

@@ -41,19 +41,161 @@ describe("ChannelBus", () => {
         bus = makeBus({timers, transport, errors});
     });
 
+    // Answers the poll in flight with `answer` as it is.
+    const answerRaw = async (answer) => {
+        const request = transport.current;
+        request.done = true;
+        request.resolve(answer);
+        await settle();
+    };
+
     test("polls the upstream channel names of its POS, ping channel included", async () => {
         bus.add_channel_callback("pos_partner_sync", () => undefined);
         bus.start();
+        const channels = [
+            '["db","pos.longpolling","7"]',
+            '["db","pos_partner_sync","7"]',
+        ];
         assert.deepEqual(transport.current.params, {
-            channels: ['["db","pos.longpolling","7"]', '["db","pos_partner_sync","7"]'],
+            channels,
             last: 0,
-            options: {},
+            options: {peek: true},
         });
+        await answerRaw({notifications: [], channels});
+        assert.deepEqual(transport.current.params, {channels, last: 0, options: {}});
+        await transport.answer([]);
+        assert.deepEqual(transport.current.params.options, {});
+    });
+
+    test("start sends no PING: the first poll is a peek, its answer the first contact", async () => {
+        bus.start();
+        await settle();
+        const connection = bus.longpolling_connection;
+        assert.equal(transport.pings.length, 0);
+        assert.equal(connection.state, STATES.WAITING);
+        assert.deepEqual(transport.current.params.options, {peek: true});
+        await answerRaw({notifications: [], channels: []});
+        assert.equal(connection.state, STATES.ONLINE);
+        assert.deepEqual(transport.current.params.options, {});
+        await timers.advance(54_000);
+        await transport.answer([]);
+        await timers.advance(54_000);
+        assert.equal(transport.pings.length, 0);
+    });
+
+    test("a click PINGs the POS's server with its settings", async () => {
+        bus.start();
+        await answerRaw({notifications: [], channels: []});
+        const answered = bus.check();
         await settle();
         assert.deepEqual(
-            transport.pings.map((p) => p.settings.posId),
-            [7]
+            transport.pings.map((p) => [p.settings.posId, p.settings.dbName]),
+            [[7, "db"]]
         );
+        assert.equal(bus.longpolling_connection.pinging, true);
+        transport.pings[0].resolve(1);
+        await transport.answer([[1, PING_CHANNEL, "PONG"]]);
+        assert.equal(await answered, true);
+        assert.equal(bus.longpolling_connection.pinging, false);
+    });
+
+    test("a peek answer is contact and its notifications are dispatched like a list's", async () => {
+        const storage = new MemoryStorage();
+        storage.setItem("k", JSON.stringify({last: 4, at: timers.now() - 1000}));
+        const gaps = [];
+        bus = makeBus({timers, transport, storage});
+        bus.add_channel_callback("a", (data) => received.push(data));
+        bus.add_gap_callback((info) => gaps.push(info));
+        bus.start();
+        assert.deepEqual(transport.current.params.options, {peek: true});
+        assert.equal(transport.current.params.last, 4);
+        await answerRaw({
+            notifications: [
+                {id: 8, message: {type: GAP_TYPE, payload: {last: 4}}},
+                {id: 3, message: {type: "a", payload: "old"}},
+                {id: 6, message: {type: "a", payload: "kept"}},
+                {id: 9, message: {type: "a", payload: "new"}},
+            ],
+            channels: ['["db","a","7"]'],
+        });
+        assert.deepEqual(received, ["kept", "new"]);
+        assert.deepEqual(
+            gaps.map(({lastId, deletedId}) => [lastId, deletedId]),
+            [[4, 8]]
+        );
+        assert.equal(bus.longpolling_connection.state, STATES.ONLINE);
+        assert.deepEqual(transport.current.params, {
+            channels: ['["db","pos.longpolling","7"]', '["db","a","7"]'],
+            last: 9,
+            options: {},
+        });
+        assert.equal(JSON.parse(storage.getItem("k")).last, 9);
+    });
+
+    test("an empty answer turns waiting into online and re-arms the silence timer", async () => {
+        bus.start();
+        await answerRaw({notifications: [], channels: []});
+        await timers.advance(30_000);
+        // The connection is watched: a new (silent) period starts.
+        await transport.answer([]);
+        assert.equal(bus.longpolling_connection.state, STATES.ONLINE);
+        await timers.advance(59_999);
+        assert.equal(transport.pings.length, 0);
+        // No answer for maxSilence s (the poll is stuck): PING.
+        await timers.advance(1);
+        assert.equal(transport.pings.length, 1);
+    });
+
+    test("no answer within the pong timeout of start: offline, then PING on silence", async () => {
+        bus.start();
+        await timers.advance(9_999);
+        assert.equal(bus.longpolling_connection.state, STATES.WAITING);
+        await timers.advance(1);
+        assert.equal(bus.longpolling_connection.state, STATES.OFFLINE);
+        assert.equal(transport.pings.length, 0);
+        await timers.advance(50_000);
+        assert.equal(transport.pings.length, 1);
+        // The late peek answer is contact: green.
+        await answerRaw({notifications: [], channels: []});
+        assert.equal(bus.longpolling_connection.state, STATES.ONLINE);
+    });
+
+    test("idle for 30 minutes: polls every 55 s, one PING per 10 minutes", async () => {
+        // A server that answers a POS poll after 55 s, or at once when it
+        // is a peek or a PONG is written.
+        const issuedAt = new Map();
+        const poll = transport.poll.bind(transport);
+        transport.poll = (params) => {
+            const request = poll(params);
+            issuedAt.set(transport.polls.at(-1), timers.now());
+            return request;
+        };
+        bus.start();
+        const start = timers.now();
+        let pinged = 0;
+        const pingAt = [];
+        while (timers.now() - start < 30 * 60_000 + 30_000) {
+            const request = transport.current;
+            if (transport.pings.length > pinged) {
+                pinged = transport.pings.length;
+                pingAt.push((timers.now() - start) / 1000);
+                transport.pings.at(-1).resolve(1);
+                await transport.answer([[pinged, PING_CHANNEL, "PONG"]]);
+            } else if (request.params.options.peek) {
+                await answerRaw({notifications: [], channels: []});
+            } else if (timers.now() - issuedAt.get(request) >= 55_000) {
+                await transport.answer([]);
+            } else {
+                await timers.advance(1_000);
+            }
+            assert.notEqual(bus.longpolling_connection.state, STATES.OFFLINE);
+        }
+        assert.deepEqual(pingAt, [600, 1200, 1800]);
+        // One peek at start, 33 idle polls, 3 after the PONGs, 3 PINGs: 40
+        // requests in 30.5 min, 1.3 a minute; 1.1 + 0.2 per 10 min idle.
+        const requests = transport.polls.length + transport.pings.length;
+        assert.equal(transport.polls.filter((r) => r.params.options.peek).length, 1);
+        assert.ok(requests / 30.5 <= 1.31, `${requests} requests`);
     });
 
     test("a notification reaches exactly its channel's callback, once, with its data", async () => {
@@ -124,6 +266,18 @@ describe("ChannelBus", () => {
         assert.ok(transport.current, "still polling");
     });
 
+    test("malformed answers are no contact", async () => {
+        bus.start();
+        for (const answer of [null, {notifications: []}, {channels: []}, "[]"]) {
+            await answerRaw(answer);
+            assert.equal(bus.longpolling_connection.state, STATES.WAITING);
+        }
+        await timers.advance(10_000);
+        assert.equal(bus.longpolling_connection.state, STATES.OFFLINE);
+        await answerRaw([]);
+        assert.equal(bus.longpolling_connection.state, STATES.ONLINE);
+    });
+
     test("PONG and any message make it online", async () => {
         bus.start();
         assert.equal(bus.longpolling_connection.state, STATES.WAITING);
@@ -151,10 +305,46 @@ describe("ChannelBus", () => {
         assert.equal(transport.current, null);
         await timers.advance(1);
         assert.ok(transport.current, "polls again");
+        assert.deepEqual(transport.current.params.options, {peek: true});
         assert.equal(bus.longpolling_connection.state, STATES.WAITING);
-        assert.equal(transport.pings.length, 2, "a PING checks the way back");
+        assert.equal(transport.pings.length, 1, "a PING checks the way back");
         await transport.fail();
         assert.ok(timers.delays().includes(3000), "second delay: 4 s * 0.75");
+    });
+
+    test("after a failed poll: the next poll is a peek, one PING, then quiet", async () => {
+        bus.start();
+        await answerRaw({notifications: [], channels: []});
+        await transport.answer([]);
+        await transport.fail();
+        await timers.advance(1500);
+        assert.deepEqual(transport.current.params.options, {peek: true});
+        assert.equal(transport.pings.length, 1);
+        await answerRaw({notifications: [], channels: []});
+        assert.equal(bus.longpolling_connection.state, STATES.ONLINE);
+        assert.deepEqual(transport.current.params.options, {}, "then no peek");
+        transport.pings[0].resolve(1);
+        await transport.answer([[1, PING_CHANNEL, "PONG"]]);
+        for (let i = 0; i < 5; i++) {
+            await timers.advance(55_000);
+            await transport.answer([]);
+        }
+        assert.equal(transport.pings.length, 1, "one PING for the reconnection");
+        assert.equal(transport.polls.filter((r) => r.params.options.peek).length, 2);
+    });
+
+    test("wake: no PING within maxSilence of a notification, a PING after", async () => {
+        bus.start();
+        await transport.answer([[1, PING_CHANNEL, "x"]]);
+        await timers.advance(50_000);
+        await transport.answer([]);
+        bus.wake();
+        await settle();
+        assert.equal(transport.pings.length, 0);
+        await timers.advance(10_000);
+        bus.wake();
+        await settle();
+        assert.equal(transport.pings.length, 1, "only empty answers for 60 s");
     });
 
     test("retry delays stay within [d/2, d], d doubling up to 8 s", () => {
@@ -306,12 +496,6 @@ describe("ChannelBus", () => {
     test("malformed answers neither stop polling nor deliver", async () => {
         bus.add_channel_callback("x", (data) => received.push(data));
         bus.start();
-        const answerRaw = async (answer) => {
-            const request = transport.current;
-            request.done = true;
-            request.resolve(answer);
-            await settle();
-        };
         for (const answer of [null, "oops", {id: 1}, 42]) {
             await answerRaw(answer);
             assert.ok(transport.current, `polling after ${JSON.stringify(answer)}`);
