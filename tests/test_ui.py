@@ -18,7 +18,7 @@ class TestUi(HttpCase):
             "pos_longpolling_status_icons",
             login="admin",
         )
-        # Started buses PING the POS's own server with the right arguments.
+        # The bus PINGs the POS's own server with the right arguments.
         channel = json.dumps(
             [self.env.cr.dbname, config._get_full_channel_name("pos.longpolling")],
             separators=(",", ":"),

@@ -5,6 +5,7 @@ odoo.define("pos_longpolling.tour.StatusIcons", function (require) {
 
     // Test mode refuses /longpolling/poll: the buses fail to poll, so the
     // icons must end red. The PING route works: the server checks its rows.
+    const pinged = "pos_longpolling_tour_pinged";
     Tour.register("pos_longpolling_status_icons", {test: true, url: "/pos/ui"}, [
         {
             content: "the default bus has its icon in the header",
@@ -48,6 +49,17 @@ odoo.define("pos_longpolling.tour.StatusIcons", function (require) {
         {
             content: "each icon says what it is",
             trigger: '.pos .js_poll_connected[data-bus="tour_bus"][title*="tour_bus"]',
+            run() {
+                // A started bus no longer PINGs: ping as a click does.
+                const bus = window.posmodel.get_bus("default");
+                bus.transport
+                    .ping(bus._settings)
+                    .then(() => document.body.classList.add(pinged));
+            },
+        },
+        {
+            content: "the PING was answered",
+            trigger: `body.${pinged}`,
             run() {
                 // A check: the trigger is the assertion.
             },
