@@ -125,20 +125,31 @@ class BusBus(models.Model):
             index: {json_dump(channel_with_db(dbname, c)) for c in polls[index][0]}
             for index in later
         }
-        rows = self.sudo().search_read(
-            [
-                ("id", ">", min(polls[index][1] for index in later)),
-                ("channel", "in", list(set().union(*keys.values()))),
-            ],
-            ["channel", "message"],
+        # What _poll's search_read reads, by SQL: the ORM costs more than
+        # the query for a thousand rows.
+        self.env.cr.execute(
+            "SELECT id, channel, message FROM bus_bus"
+            " WHERE id > %s AND channel IN %s ORDER BY id",
+            (
+                min(polls[index][1] for index in later),
+                tuple(set().union(*keys.values())),
+            ),
         )
+        by_channel = {}
+        for row in self.env.cr.dictfetchall():
+            by_channel.setdefault(row["channel"], []).append(row)
         messages = {}
         for index in later:
             last = polls[index][1]
+            rows = [
+                row
+                for channel in keys[index]
+                for row in by_channel.get(channel, ())
+                if row["id"] > last
+            ]
             results[index] = [
                 {"id": row["id"], "message": self._json_message(row, messages)}
-                for row in rows
-                if row["id"] > last and row["channel"] in keys[index]
+                for row in sorted(rows, key=lambda row: row["id"])
             ]
         return results
 
