@@ -71,4 +71,9 @@ class Batcher:
 def _gevent_spawn(function):
     import gevent  # pylint: disable=import-outside-toplevel
 
-    gevent.spawn(function)
+    def after_the_others():
+        # Let the greenlets ready now submit their jobs to this batch.
+        gevent.sleep(0)
+        function()
+
+    gevent.spawn(after_the_others)

@@ -19,6 +19,7 @@ and waits ``POS_POLL_TIMEOUT`` seconds (Odoo's 50 + 5: an idle POS polls
 less often, and its client counts the answer as contact within its 60 s).
 """
 import time
+from contextlib import closing
 
 import psycopg2
 
@@ -49,11 +50,14 @@ class BatchReader(Batcher):
         return self.run(list(channels), last, timeout=timeout)
 
     def serve(self, jobs):
-        with reading_for_pos_polls(), odoo.registry(self.dbname).cursor() as cr:
-            self._read(api.Environment(cr, SUPERUSER_ID, {})["bus.bus"], jobs)
+        # Closed, not committed: it only reads.
+        with reading_for_pos_polls(), closing(odoo.registry(self.dbname).cursor()) as cr:
+            self.read(api.Environment(cr, SUPERUSER_ID, {})["bus.bus"], jobs)
 
     @staticmethod
-    def _read(bus_bus, jobs):
+    def read(bus_bus, jobs):
+        """Set each job's result: ``bus_bus._poll_batch`` of its
+        ``(channels, last)``, or its error."""
         try:
             results = bus_bus._poll_batch([job.args for job in jobs])
         except (psycopg2.OperationalError, PoolError):
@@ -78,23 +82,31 @@ class PosDispatch(bus.ImDispatch):
 
     def poll(self, dbname, channels, last, options=None, timeout=None):
         options = options or {}
+        pos_channels = self.pos_channels(dbname, channels)
+        if not pos_channels:
+            return super().poll(dbname, channels, last, options, timeout)
+        timeout = timeout or POS_POLL_TIMEOUT
+        if not odoo.evented:
+            return super().poll(dbname, pos_channels, last, options, timeout)
+        if options.get("peek"):
+            return {
+                "notifications": self.reader(dbname).fetch(pos_channels, last),
+                "channels": [bus.channel_with_db(dbname, c) for c in pos_channels],
+            }
+        return self.poll_in_batch(dbname, pos_channels, last, timeout)
+
+    @staticmethod
+    def pos_channels(dbname, channels):
+        """``channels`` and the wake channels of their POS channel names,
+        if they name a POS channel of ``dbname``, which has this addon."""
         names = {
             parsed[1]
             for parsed in map(parse_pos_channel, channels)
             if parsed and parsed[0] == dbname
         }
         if not names or not installed_in(dbname):
-            return super().poll(dbname, channels, last, options, timeout)
-        channels = list(channels) + [wake_channel(name) for name in sorted(names)]
-        timeout = timeout or POS_POLL_TIMEOUT
-        if not odoo.evented:
-            return super().poll(dbname, channels, last, options, timeout)
-        if options.get("peek"):
-            return {
-                "notifications": self.reader(dbname).fetch(channels, last),
-                "channels": [bus.channel_with_db(dbname, c) for c in channels],
-            }
-        return self.poll_in_batch(dbname, channels, last, timeout)
+            return None
+        return list(channels) + [wake_channel(name) for name in sorted(names)]
 
     @staticmethod
     def reader(dbname):
@@ -103,21 +115,24 @@ class PosDispatch(bus.ImDispatch):
             readers[dbname] = BatchReader(dbname)
         return readers[dbname]
 
-    def poll_in_batch(self, dbname, channels, last, timeout, reader=None):
+    def poll_in_batch(self, dbname, channels, last, timeout, reader=None, first=None):
         """Wait for a NOTIFY on one of ``channels`` (or ``timeout``), read
-        through the batch reader of ``dbname``."""
+        through the batch reader of ``dbname``; the first read, once
+        listening, by ``first()`` if given."""
         if not self.started:
             self.start()
         reader = reader or self.reader(dbname)
         keys = {bus.hashable(bus.channel_with_db(dbname, c)) for c in channels}
         deadline = time.monotonic() + timeout
+        read = first or (lambda: reader.fetch(channels, last))
         while True:
             event = self.Event()
             # Listen before reading, so a NOTIFY during the read is not missed.
             for key in keys:
                 self.channels.setdefault(key, set()).add(event)
             try:
-                notifications = reader.fetch(channels, last)
+                notifications = read()
+                read = lambda: reader.fetch(channels, last)  # noqa: E731
                 remaining = deadline - time.monotonic()
                 if notifications or remaining <= 0 or bus.stop_event.is_set():
                     return notifications

@@ -28,14 +28,16 @@ database, a check that fails, a database error) and the request takes
 Odoo's own path, unchanged, which answers or refuses it as it would.
 """
 import functools
+from contextlib import closing
 import io
 import json
+import time
 
 import psycopg2
 from werkzeug.http import dump_cookie, parse_cookie
 
 import odoo
-from odoo import api, http
+from odoo import SUPERUSER_ID, api, http
 from odoo.exceptions import ValidationError
 from odoo.service import security
 from odoo.tools import date_utils
@@ -44,7 +46,8 @@ from odoo.addons.bus.models import bus
 
 from ..controllers.main import check_poll, with_gap
 from ..models.pos_config import parse_pos_channel
-from .batching import Batcher
+from .batching import Batcher, Job
+from .bus_dispatch import POS_POLL_TIMEOUT, BatchReader
 from .connection_pool import POLL_PATH, reading_for_pos_polls
 from .installed import installed_in
 
@@ -54,6 +57,10 @@ JSON_TYPES = ("application/json", "application/json-rpc")
 # Odoo's, for the cookie it sets on every answer.
 COOKIE_MAX_AGE = 90 * 24 * 60 * 60
 ODOOS_PATH = object()
+# Seconds: how long a change of another process (rights, a password, a
+# module) may take to reach POS polls, besides the wait of those parked
+# already (Odoo checks a poll once, then lets it wait 50 s).
+SIGNALING_INTERVAL = 1
 
 
 class Poll:
@@ -129,36 +136,58 @@ def read_poll(environ, session_store):
 
 
 class Authorizer(Batcher):
-    """Checks the POS polls of one database that arrive together."""
+    """Checks the POS polls of one database that arrive together, and reads
+    the bus for those it lets through, in one cursor."""
 
     what = "the check of POS polls"
 
-    def check(self, poll):
-        """The id of the newest deleted notification ``poll`` missed (0 if
-        none), or ``ODOOS_PATH``: Odoo's path decides."""
-        return self.run(poll)
+    def __init__(self, dbname, spawn=None):
+        super().__init__(dbname, spawn)
+        self.signaled_at = None
+
+    def check(self, poll, channels):
+        """``(deleted id, notifications)`` of ``poll``, read on ``channels``
+        (the id of the newest deleted notification it missed, 0 if none),
+        or ``ODOOS_PATH``: Odoo's path decides."""
+        return self.run(poll, channels)
 
     def serve(self, jobs):
         with reading_for_pos_polls():
-            registry = odoo.registry(self.dbname).check_signaling()
+            registry = self.registry()
             try:
-                with registry.cursor() as cr:
-                    self.check_jobs(cr, jobs)
+                # Closed, not committed: it only reads.
+                with closing(registry.cursor()) as cr:
+                    self.check_and_read(cr, jobs)
             finally:
                 if registry.registry_invalidated or registry.cache_invalidated:
                     registry.signal_changes()
 
+    def registry(self):
+        """The registry, its signaling checked at most every
+        ``SIGNALING_INTERVAL`` seconds."""
+        registry = odoo.registry(self.dbname)
+        now = time.monotonic()
+        if self.signaled_at is None or now - self.signaled_at >= SIGNALING_INTERVAL:
+            registry = registry.check_signaling()
+            self.signaled_at = now
+        return registry
+
     @classmethod
-    def check_jobs(cls, cr, jobs):
-        """Check the polls of ``jobs``, those of one user in one context
-        together."""
+    def check_and_read(cls, cr, jobs):
+        """Check the polls of ``jobs`` (those of one user in one context
+        together), then read the bus for those let through."""
         groups = {}
         for job in jobs:
-            (poll,) = job.args
+            poll = job.args[0]
             key = (poll.session.uid, repr(sorted(poll.context.items())))
             groups.setdefault(key, []).append(job)
         for group in groups.values():
             cls.check_group(cr, group)
+        checked = [job for job in jobs if job.result is not ODOOS_PATH]
+        reads = [Job((job.args[1], job.args[0].last)) for job in checked]
+        BatchReader.read(api.Environment(cr, SUPERUSER_ID, {})["bus.bus"], reads)
+        for job, read in zip(checked, reads):
+            job.result = ODOOS_PATH if read.error else (job.result, read.result)
 
     @staticmethod
     def check_group(cr, jobs):
@@ -185,22 +214,40 @@ class Authorizer(Batcher):
             if not isinstance(result, Exception):
                 job.result = result
 
+
+class UseOdoosPath(Exception):
+    """Odoo's path decides this poll."""
+
+
 authorizers = {}
 
 
 def answer(poll):
-    """The JSON-RPC ``result`` of ``poll``, or ``ODOOS_PATH``."""
+    """The JSON-RPC ``result`` of ``poll``; raises ``UseOdoosPath``."""
     dbname = poll.session.db
+    channels = bus.dispatch.pos_channels(dbname, poll.channels)
     if dbname not in authorizers:
         authorizers[dbname] = Authorizer(dbname)
-    deleted_id = authorizers[dbname].check(poll)
-    if deleted_id is ODOOS_PATH:
-        return ODOOS_PATH
-    if not deleted_id:
-        return bus.dispatch.poll(dbname, poll.channels, poll.last, poll.options)
-    peek = dict(poll.options, peek=True)
-    result = bus.dispatch.poll(dbname, poll.channels, poll.last, peek)
-    return with_gap(result, deleted_id, poll.last, poll.options.get("peek"))
+    peek = poll.options.get("peek")
+
+    def first():
+        checked = authorizers[dbname].check(poll, channels)
+        if checked is ODOOS_PATH:
+            raise UseOdoosPath()
+        deleted_id, notifications = checked
+        result = {
+            "notifications": notifications,
+            "channels": [bus.channel_with_db(dbname, c) for c in channels],
+        }
+        if deleted_id:
+            result = with_gap(result, deleted_id, poll.last, peek=True)
+        return result if peek else result["notifications"]
+
+    if peek:
+        return first()
+    return bus.dispatch.poll_in_batch(
+        dbname, channels, poll.last, POS_POLL_TIMEOUT, first=first
+    )
 
 
 def respond(poll, result, start_response):
@@ -243,7 +290,8 @@ def install(root_class=http.Root):
             try:
                 result = answer(poll)
             except Exception:  # pylint: disable=broad-except
-                result = ODOOS_PATH  # Odoo's path answers the error
+                # UseOdoosPath, or an error Odoo's path answers as it does.
+                result = ODOOS_PATH
             if result is not ODOOS_PATH:
                 return respond(poll, result, start_response)
         return call(self, environ, start_response)

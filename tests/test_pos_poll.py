@@ -8,6 +8,7 @@ from odoo.tools import config
 
 from ..patches import pos_poll
 from ..patches.batching import Job
+from ..patches.bus_dispatch import PosDispatch
 from ..patches.pos_poll import ODOOS_PATH, Authorizer, read_poll
 
 
@@ -63,11 +64,21 @@ class TestPosPollPath(HttpCase):
         environ.update(overrides)
         return environ
 
-    def check(self, *polls):
+    def check_and_read(self, *polls):
         """What the Authorizer decides for ``polls``, checked together."""
-        jobs = [Job((poll,)) for poll in polls]
-        Authorizer.check_jobs(self.env.cr, jobs)
-        results = [job.result for job in jobs]
+        jobs = [
+            Job((poll, PosDispatch.pos_channels(self.dbname, poll.channels)))
+            for poll in polls
+        ]
+        Authorizer.check_and_read(self.env.cr, jobs)
+        return [job.result for job in jobs]
+
+    def check(self, *polls):
+        """The deleted ids (or ODOOS_PATH) of ``check_and_read``."""
+        results = [
+            result if result is ODOOS_PATH else result[0]
+            for result in self.check_and_read(*polls)
+        ]
         return results[0] if len(polls) == 1 else results
 
     def test_a_pos_poll_of_a_pos_user(self):
@@ -99,6 +110,25 @@ class TestPosPollPath(HttpCase):
         poll = read_poll(self.environ(self.login(self.cashier), params), self.store)
         self.assertEqual(poll.options, {"peek": True})
         self.assertEqual(self.check(poll), 500)
+
+    def test_what_a_poll_let_through_reads(self):
+        last = self.env["bus.bus"].sudo().search([], order="id desc", limit=1).id
+        send = self.env["pos.config"]._send_to_channel_by_id
+        send(self.dbname, self.pos.id, "x", {"n": 1})
+        send(self.dbname, self.pos.id, "elsewhere", {"n": 2})
+        sid = self.login(self.cashier)
+        params = {"channels": self.channels, "last": last}
+        poll = read_poll(self.environ(sid, params), self.store)
+        ((deleted_id, notifications),) = self.check_and_read(poll)
+        self.assertEqual(deleted_id, 0)
+        self.assertEqual(
+            [n["message"] for n in notifications],
+            [{"type": "x", "payload": {"n": 1}}],
+        )
+        foreign = read_poll(
+            self.environ(self.login(self.foreign), params), self.store
+        )
+        self.assertEqual(self.check_and_read(foreign), [ODOOS_PATH])
 
     def test_not_a_pos_poll(self):
         sid = self.login(self.cashier)

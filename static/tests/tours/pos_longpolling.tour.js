@@ -51,7 +51,7 @@ odoo.define("pos_longpolling.tour.StatusIcons", function (require) {
             trigger: '.pos .js_poll_connected[data-bus="tour_bus"][title*="tour_bus"]',
             run() {
                 // A started bus no longer PINGs: ping as a click does.
-                const bus = window.posmodel.get_bus("default");
+                const bus = window.posmodel.bus;
                 bus.transport
                     .ping(bus._settings)
                     .then(() => document.body.classList.add(pinged));
