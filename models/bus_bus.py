@@ -121,10 +121,14 @@ class BusBus(models.Model):
         if not later:
             return results
         dbname = self.env.cr.dbname
-        keys = {
-            index: {json_dump(channel_with_db(dbname, c)) for c in polls[index][0]}
-            for index in later
-        }
+        dumped = {}  # many polls name the same channels (wake channels)
+
+        def key(channel):
+            if channel not in dumped:
+                dumped[channel] = json_dump(channel_with_db(dbname, channel))
+            return dumped[channel]
+
+        keys = {index: {key(c) for c in polls[index][0]} for index in later}
         # What _poll's search_read reads, by SQL: the ORM costs more than
         # the query for a thousand rows.
         self.env.cr.execute(

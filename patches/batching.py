@@ -20,6 +20,8 @@ class Batcher:
 
     timeout = 20
     what = "the batch"
+    # Seconds the serving greenlet lets jobs gather before it starts.
+    gather = 0
 
     def __init__(self, dbname, spawn=None):
         self.dbname = dbname
@@ -31,7 +33,7 @@ class Batcher:
         job = self.submit(*args)
         if not self._running:
             self._running = True
-            (self._spawn or _gevent_spawn)(self._run)
+            (self._spawn or _gevent_spawn)(self._run, self.gather)
         timeout = self.timeout if timeout is None else timeout
         if not job.done.wait(timeout):
             raise TimeoutError(
@@ -68,12 +70,12 @@ class Batcher:
             self._running = False
 
 
-def _gevent_spawn(function):
+def _gevent_spawn(function, gather=0):
     import gevent  # pylint: disable=import-outside-toplevel
 
     def after_the_others():
-        # Let the greenlets ready now submit their jobs to this batch.
-        gevent.sleep(0)
+        # At least, let the greenlets ready now submit their jobs.
+        gevent.sleep(gather)
         function()
 
     gevent.spawn(after_the_others)

@@ -96,14 +96,16 @@ class PosDispatch(bus.ImDispatch):
         return self.poll_in_batch(dbname, pos_channels, last, timeout)
 
     @staticmethod
-    def pos_channels(dbname, channels):
-        """``channels`` and the wake channels of their POS channel names,
-        if they name a POS channel of ``dbname``, which has this addon."""
-        names = {
-            parsed[1]
-            for parsed in map(parse_pos_channel, channels)
-            if parsed and parsed[0] == dbname
-        }
+    def pos_channels(dbname, channels, names=None):
+        """``channels`` and the wake channels of their POS channel names
+        (``names`` if known), if they name a POS channel of ``dbname``, which
+        has this addon."""
+        if names is None:
+            names = {
+                parsed[1]
+                for parsed in map(parse_pos_channel, channels)
+                if parsed and parsed[0] == dbname
+            }
         if not names or not installed_in(dbname):
             return None
         return list(channels) + [wake_channel(name) for name in sorted(names)]

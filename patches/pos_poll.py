@@ -31,6 +31,7 @@ import functools
 from contextlib import closing
 import io
 import json
+import os
 import time
 
 import psycopg2
@@ -41,6 +42,7 @@ from odoo import SUPERUSER_ID, api, http
 from odoo.exceptions import ValidationError
 from odoo.service import security
 from odoo.tools import date_utils
+from odoo.tools._vendor.sessions import FilesystemSessionStore
 
 from odoo.addons.bus.models import bus
 
@@ -64,15 +66,46 @@ SIGNALING_INTERVAL = 1
 
 
 class Poll:
-    __slots__ = ("rid", "session", "context", "channels", "last", "options")
+    __slots__ = ("rid", "session", "context", "channels", "names", "last", "options")
 
-    def __init__(self, rid, session, context, channels, last, options):
+    def __init__(self, rid, session, context, channels, names, last, options):
         self.rid = rid
         self.session = session
         self.context = context
         self.channels = channels
+        self.names = names
         self.last = last
         self.options = options
+
+
+class SessionCache:
+    """Sessions of Odoo's file store, read again whenever their file
+    changed (a logout, a login, a password change: any save): a POS polls
+    on one session for days."""
+
+    def __init__(self, size=10000):
+        self.size = size
+        self.entries = {}
+
+    def get(self, store, sid):
+        if type(store) is not FilesystemSessionStore:  # a module's own store
+            return store.get(sid)
+        try:
+            stat = os.stat(store.get_session_filename(sid))
+        except OSError:
+            return store.new()  # as the store answers a missing session
+        version = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        entry = self.entries.get(sid)
+        if entry is None or entry[0] != version:
+            if len(self.entries) >= self.size:
+                self.entries.clear()
+            entry = self.entries[sid] = (version, store.get(sid))
+        session = entry[1]
+        # A copy: a poll never changes its session, nor another poll's.
+        return store.session_class(dict(session), session.sid, False)
+
+
+sessions = SessionCache()
 
 
 class _Host:
@@ -117,7 +150,7 @@ def read_poll(environ, session_store):
     parsed = [parse_pos_channel(channel) for channel in channels]
     if not all(parsed):
         return None
-    session = session_store.get(sid)
+    session = sessions.get(session_store, sid)
     dbname = session.db
     if (
         "bus_inactivity" in options
@@ -132,7 +165,8 @@ def read_poll(environ, session_store):
     if any(db != dbname for db, _name, _pos_id in parsed):
         return None
     context = dict(session.context) if context is None else context
-    return Poll(request.get("id"), session, context, channels, last, options)
+    names = {name for _db, name, _pos_id in parsed}
+    return Poll(request.get("id"), session, context, channels, names, last, options)
 
 
 class Authorizer(Batcher):
@@ -140,6 +174,10 @@ class Authorizer(Batcher):
     the bus for those it lets through, in one cursor."""
 
     what = "the check of POS polls"
+    # A poll waits this long for others (a broadcast's re-polls come within
+    # a fraction of a second): fewer batches, each one cursor and query.
+    # Nothing is missed meanwhile: it listens already.
+    gather = 0.005
 
     def __init__(self, dbname, spawn=None):
         super().__init__(dbname, spawn)
@@ -225,7 +263,7 @@ authorizers = {}
 def answer(poll):
     """The JSON-RPC ``result`` of ``poll``; raises ``UseOdoosPath``."""
     dbname = poll.session.db
-    channels = bus.dispatch.pos_channels(dbname, poll.channels)
+    channels = bus.dispatch.pos_channels(dbname, poll.channels, poll.names)
     if dbname not in authorizers:
         authorizers[dbname] = Authorizer(dbname)
     peek = poll.options.get("peek")
@@ -250,6 +288,16 @@ def answer(poll):
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def _session_cookie(sid, minute):
+    return dump_cookie("session_id", sid, max_age=COOKIE_MAX_AGE, httponly=True)
+
+
+def session_cookie(sid):
+    """The cookie Odoo sets on every answer (its expiry to the minute)."""
+    return _session_cookie(sid, int(time.time() // 60))
+
+
 def respond(poll, result, start_response):
     body = json.dumps(
         {"jsonrpc": "2.0", "id": poll.rid, "result": result},
@@ -263,15 +311,7 @@ def respond(poll, result, start_response):
             # The poll route's cors="*", as Odoo's Response sets it.
             ("Access-Control-Allow-Origin", "*"),
             ("Access-Control-Allow-Methods", "POST"),
-            (
-                "Set-Cookie",
-                dump_cookie(
-                    "session_id",
-                    poll.session.sid,
-                    max_age=COOKIE_MAX_AGE,
-                    httponly=True,
-                ),
-            ),
+            ("Set-Cookie", session_cookie(poll.session.sid)),
         ],
     )
     return [body]

@@ -113,7 +113,7 @@ class TestBatchReader(PosLongpollingCase):
             self.assertIsNotNone(read.error)
 
     def test_fetch_waits_a_bounded_time(self):
-        reader = BatchReader(self.dbname, spawn=lambda function: None)  # never reads
+        reader = BatchReader(self.dbname, spawn=lambda *args: None)  # never reads
         with self.assertRaisesRegex(TimeoutError, "not done in"):
             reader.fetch(["c"], 1, timeout=0.01)
 
@@ -180,7 +180,7 @@ class TestPosDispatch(BaseCase):
 
     def test_each_database_has_its_own_reader(self):
         """A database whose reads hang delays no poll of another."""
-        stuck = BatchReader("pos_longpolling_stuck", spawn=lambda function: None)
+        stuck = BatchReader("pos_longpolling_stuck", spawn=lambda *args: None)
         errors = []
 
         def wait_on_stuck():

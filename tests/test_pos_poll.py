@@ -164,8 +164,21 @@ class TestPosPollPath(HttpCase):
 
     def test_a_logged_out_session(self):
         sid = self.login(self.cashier)
+        self.assertIsNotNone(read_poll(self.environ(sid), self.store))
         self.logout()
         self.assertIsNone(read_poll(self.environ(sid), self.store))
+
+    def test_a_session_is_read_again_when_saved(self):
+        sid = self.login(self.cashier)
+        first = read_poll(self.environ(sid), self.store)
+        first.session.session_token = "changed in one poll only"
+        second = read_poll(self.environ(sid), self.store)
+        self.assertNotEqual(second.session.session_token, first.session.session_token)
+        session = self.store.get(sid)
+        session.context = dict(session.context, lang="fr_FR")
+        self.store.save(session)
+        third = read_poll(self.environ(sid), self.store)
+        self.assertEqual(third.context["lang"], "fr_FR")
 
     def test_a_database_the_dbfilter_rejects(self):
         sid = self.login(self.cashier)
