@@ -164,14 +164,16 @@ class Timer:
 
 
 async def main_async(args, parts, c, ctx, res):
-    from hlib import scenarios as sc
+    from hlib import capacity, fanout, faults, idle, latency, soak
+    from hlib.logs import save_tracebacks
+    from hlib.stack import Stack
 
     timed = Timer(res)
     # Every part but the faults and the browser runs on the workers=2 server.
     need_workers = any(p in parts for p in PARTS if p not in ("faults", "browser"))
     if need_workers:
         with timed("setup workers=2"):
-            st = sc.Stack(ctx, 2, "w2")
+            st = Stack(ctx, 2, "w2")
         try:
             log(
                 "server workers=2: http %d, gevent %d, db %s"
@@ -182,7 +184,7 @@ async def main_async(args, parts, c, ctx, res):
                 bcast = [] if "broadcast" in parts else None
                 name = "latency workers=2" if "latency" in parts else "broadcast"
                 with timed(name):
-                    res["latency"] += await sc.latency(
+                    res["latency"] += await latency.latency(
                         ctx,
                         st,
                         c["levels"],
@@ -204,10 +206,12 @@ async def main_async(args, parts, c, ctx, res):
                     )
             if "fanout" in parts:
                 with timed("fanout"):
-                    res["send_all"] = await sc.send_all_cost(ctx, st, c["fan_sizes"])
+                    res["send_all"] = await fanout.send_all_cost(
+                        ctx, st, c["fan_sizes"]
+                    )
             if "idle" in parts:
                 with timed("idle"):
-                    res["idle"] = await sc.idle_cost(
+                    res["idle"] = await idle.idle_cost(
                         ctx, st, c["idle_pollers"], c["idle_seconds"]
                     )
             if "capacity" in parts:
@@ -217,7 +221,7 @@ async def main_async(args, parts, c, ctx, res):
                         if c["cap_seconds"] == c["lat_seconds"]
                         else []
                     )
-                    res["capacity"], res["capacity_best"] = await sc.capacity(
+                    res["capacity"], res["capacity_best"] = await capacity.capacity(
                         ctx,
                         st,
                         c["cap_steps"],
@@ -227,11 +231,11 @@ async def main_async(args, parts, c, ctx, res):
                     )
             if "soak" in parts:
                 with timed("soak"):
-                    res["soak"] = await sc.soak(
+                    res["soak"] = await soak.soak(
                         ctx, st, c["soak_pollers"], c["soak_seconds"]
                     )
                     if c["soak_raw"]:
-                        res["soak"] += await sc.soak(
+                        res["soak"] += await soak.soak(
                             ctx,
                             st,
                             c["soak_pollers"],
@@ -256,7 +260,7 @@ async def main_async(args, parts, c, ctx, res):
                     )
         finally:
             tb = st.server.tracebacks(henv.ADDON)
-            sc.save_tracebacks(ctx, st.tag, tb)
+            save_tracebacks(ctx, st.tag, tb)
             res["workers_tracebacks"] = len(tb)
             if tb:
                 log(
@@ -267,11 +271,11 @@ async def main_async(args, parts, c, ctx, res):
                 st.close(drop=not args.keep)
     if "latency" in parts and c["threaded_levels"]:
         with timed("setup threaded"):
-            st = sc.Stack(ctx, 0, "thr")
+            st = Stack(ctx, 0, "thr")
         try:
             log("server threaded: http %d, db %s" % (st.server.http_port, st.db))
             with timed("latency threaded"):
-                res["latency"] += await sc.latency(
+                res["latency"] += await latency.latency(
                     ctx, st, c["threaded_levels"], c["rate"], c["lat_seconds"]
                 )
         finally:
@@ -283,7 +287,7 @@ async def main_async(args, parts, c, ctx, res):
         # them all at once, each takes a connection, and the POS page's
         # requests fail with PoolError
         with timed("setup threaded (faults)"):
-            st = sc.Stack(ctx, 0, "thr_faults")
+            st = Stack(ctx, 0, "thr_faults")
         try:
             log(
                 "server threaded (faults): http %d, db %s"
@@ -296,7 +300,7 @@ async def main_async(args, parts, c, ctx, res):
                 browser = hb.Browser(n_pages=c["browser_pages"])
             if "faults" in parts:
                 with timed("faults" + ("+browser" if browser else "")):
-                    res["faults"] = await sc.faults(
+                    res["faults"] = await faults.faults(
                         ctx,
                         st,
                         c["fault_pollers"],
