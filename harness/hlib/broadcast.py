@@ -20,18 +20,44 @@ from .stats import (
 BCAST_SEQ = 1000000  # above the seq values of the latency stream
 
 
-async def broadcast(st, fleet, kind, ids, rounds=3, wait_max=30.0):
+async def send_round(st, kind, targets, seq, floor=None):
+    """One broadcast of `seq`: (rows [(seq, t_pre, t_commit)], errors).
+    For the floor, t_commit is when its event fires."""
+    if kind == "floor":
+        t_pre = time.time()
+        try:
+            t_fire, _ = await asyncio.to_thread(floor.fire, seq)
+        except OSError:
+            return [], 1
+        return [(seq, t_pre, t_fire)], 0
+    res = await call(
+        st.side,
+        "broadcast_seq",
+        kind=kind,
+        targets=targets,
+        period=0,
+        count=1,
+        channel="lat",
+        start=seq,
+        grace=60,
+    )
+    return res["rows"], res["n_errors"]
+
+
+async def broadcast(st, fleet, kind, ids, rounds=3, wait_max=30.0, floor=None):
     """One message to all N pollers of a settled fleet, `rounds` times, one
     transaction each: ``records._send_to_channel`` on their N pos.config
-    records (what send_to_all_poses does) or ``bus._sendmany`` to N plain
-    channels (raw). Per POS latency from the commit; CPU seconds of the
-    gevent process, of the harness (its pollers) and of the whole machine
+    records (what send_to_all_poses does), ``bus._sendmany`` to N plain
+    channels (raw) or one event of the floor server (floor). Per POS
+    latency from the commit (the event); CPU seconds of the gevent process
+    (the floor's), of the harness (its pollers) and of the whole machine
     from just before the send to the last receipt."""
     import psutil
 
     t_part = time.time()
     targets = list(ids) if kind == "addon" else [fleet.raw_prefix + str(i) for i in ids]
-    gevent, harness = psutil.Process(st.server.gevent_pid()), psutil.Process()
+    server_pid = floor.proc.pid if kind == "floor" else st.server.gevent_pid()
+    gevent, harness = psutil.Process(server_pid), psutil.Process()
     stats0, lags0 = fleet.stats.as_dict(), len(fleet.lags)
     left = {}  # seq -> indexes of the pollers still waiting for it
     arrived = {}  # seq -> set once every poller has it
@@ -56,17 +82,7 @@ async def broadcast(st, fleet, kind, ids, rounds=3, wait_max=30.0):
             left[seq], arrived[seq] = {p.index for p in fleet.pollers}, asyncio.Event()
             all_in.clear()
             t0, g0, h0, b0 = time.time(), cpu_s(gevent), cpu_s(harness), busy_cpu_s()
-            res = await call(
-                st.side,
-                "broadcast_seq",
-                kind=kind,
-                targets=targets,
-                period=0,
-                count=1,
-                channel="lat",
-                start=seq,
-                grace=60,
-            )
+            rows, n_errors = await send_round(st, kind, targets, seq, floor)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(arrived[seq].wait(), wait_max)
             use["window_s"].append(time.time() - t0)
@@ -75,11 +91,11 @@ async def broadcast(st, fleet, kind, ids, rounds=3, wait_max=30.0):
                 use["gevent_cpu_s"].append(g1 - g0)
             use["harness_cpu_s"].append(cpu_s(harness) - h0)
             use["busy_cpu_s"].append(busy_cpu_s() - b0)
-            errors += res["n_errors"]
-            if not res["rows"]:
+            errors += n_errors
+            if not rows:
                 del left[seq]
                 break  # never committed: the rounds counted stay 0..k-1
-            for _, t_pre, t_commit in res["rows"]:
+            for _, t_pre, t_commit in rows:
                 commits[seq] = t_commit
                 send_ms.append((t_commit - t_pre) * 1000.0)
         # A poll Odoo did not wake still re-reads the bus when it times out

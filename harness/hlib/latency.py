@@ -1,10 +1,13 @@
 """Latency part: one message to one POS, N pollers per level."""
 import asyncio
+import os
 import random
 import time
 
+from . import pollers as hp
 from .broadcast import broadcast
-from .env import log
+from .env import free_port, log
+from .floor_server import FloorServer
 from .stack import call
 from .stats import lat_stats, pct, poll_delta, r1
 
@@ -77,91 +80,118 @@ async def latency(
     the same fleets then take the broadcast rounds (gevent port only), whose
     rows go there; `stream=False` leaves the latency stream out."""
     rows = []
-    for n in levels:
-        if n > len(st.ids):
-            log("latency: only %d bench POSes, skipping %d" % (len(st.ids), n))
-            continue
-        for kind in kinds:
-            ids = st.ids[:n]
-            fleet = st.fleet(kind, ids)
-            # at most 4 messages/s per POS: one POS gets a message every 250 ms
-            lrate = min(rate, 4.0 * n)
-            count = int(lrate * seconds)
-            order = list(ids)
-            random.Random(n).shuffle(order)
-            targets = (
-                order if kind == "addon" else [fleet.raw_prefix + str(i) for i in order]
-            )
-            try:
-                t0 = time.time()
-                # quiesce() waits for quiet itself: no settling before it
-                await fleet.start(ramp=min(10.0, n / 200.0), settle=0)
-                quiet = await fleet.quiesce()
-                ramp_s = time.time() - t0
-                first_pongs = [
-                    p.first_pong - p.started for p in fleet.pollers if p.first_pong
-                ]
-                failed_connect = fleet.stats.poll_fail
-                fail_kinds_connect = dict(fleet.stats.fail_kinds)
-                m = {}
-                if stream:
-                    m = await measure_stream(
-                        st,
-                        fleet,
-                        kind,
-                        targets[:count],
-                        lrate,
-                        count,
-                        "%s%d_" % (kind[0], n),
-                    )
-                if bcast is not None and st.server.gevent_pid():
-                    bcast.append(await broadcast(st, fleet, kind, ids, bc_rounds))
-            finally:
-                await fleet.stop()
-            if not stream:
+    floor = None
+    if bcast is not None and st.server.gevent_pid():
+        floor = FloorServer(
+            ctx.wd.python, free_port(), os.path.join(ctx.wd.path, "floor.log")
+        )
+    try:
+        for n in levels:
+            if n > len(st.ids):
+                log("latency: only %d bench POSes, skipping %d" % (len(st.ids), n))
                 continue
-            m.update(
-                mode=st.mode,
-                kind=kind,
-                pollers=n,
-                connect_s=round(ramp_s, 1),
-                rate=lrate,
-                failed_polls_connect=failed_connect,
-                fail_kinds_connect=fail_kinds_connect,
-                settled=quiet,
-                first_pong_p50_s=r1(pct(first_pongs, 50)) if fleet.ping else None,
-                first_pong_max_s=r1(max(first_pongs))
-                if fleet.ping and first_pongs
-                else None,
-                no_pong_in_10s=(
-                    sum(
-                        1
-                        for p in fleet.pollers
-                        if not p.first_pong or p.first_pong - p.started > 10
-                    )
-                    if fleet.ping
-                    else None
-                ),
-            )
-            rows.append(m)
-            log(
-                "latency %s %-5s N=%-5d p50=%s p95=%s p99=%s lost=%d dup=%d failed_polls=%d %s "
-                "(connect %.0f s, %d failed polls while connecting%s, first PONG later than 10 s: %s)"
-                % (
-                    st.mode,
-                    kind,
-                    n,
-                    m["p50_ms"],
-                    m["p95_ms"],
-                    m["p99_ms"],
-                    m["lost"],
-                    m["duplicates"],
-                    m["failed_polls"],
-                    m["fail_kinds"] or "",
-                    ramp_s,
-                    failed_connect,
-                    "" if quiet else ", NOT settled",
-                    m["no_pong_in_10s"],
+            for kind in kinds + (("floor",) if floor else ()):
+                row = await level(
+                    st, n, kind, rate, seconds, stream, bcast, bc_rounds, floor
                 )
-            )
+                if row:
+                    rows.append(row)
+    finally:
+        if floor:
+            floor.close()
     return rows
+
+
+async def level(st, n, kind, rate, seconds, stream, bcast, bc_rounds, floor):
+    """One fleet of N pollers of `kind`: its latency row (None without the
+    stream; the floor has none), its broadcast row appended to `bcast`."""
+    ids = st.ids[:n]
+    if kind == "floor":
+        # the floor's message ids are its own, not the bus's
+        fleet = hp.Fleet(
+            floor.url,
+            floor.url,
+            st.db,
+            st.cookie,
+            "raw",
+            ids,
+            start_last=floor.last_id(),
+            raw_prefix="f",
+        )
+        stream = False
+    else:
+        fleet = st.fleet(kind, ids)
+    # at most 4 messages/s per POS: one POS gets a message every 250 ms
+    lrate = min(rate, 4.0 * n)
+    count = int(lrate * seconds)
+    order = list(ids)
+    random.Random(n).shuffle(order)
+    targets = order if kind == "addon" else [fleet.raw_prefix + str(i) for i in order]
+    try:
+        t0 = time.time()
+        # quiesce() waits for quiet itself: no settling before it
+        await fleet.start(ramp=min(10.0, n / 200.0), settle=0)
+        quiet = await fleet.quiesce()
+        ramp_s = time.time() - t0
+        first_pongs = [p.first_pong - p.started for p in fleet.pollers if p.first_pong]
+        failed_connect = fleet.stats.poll_fail
+        fail_kinds_connect = dict(fleet.stats.fail_kinds)
+        m = {}
+        if stream:
+            m = await measure_stream(
+                st,
+                fleet,
+                kind,
+                targets[:count],
+                lrate,
+                count,
+                "%s%d_" % (kind[0], n),
+            )
+        if bcast is not None and st.server.gevent_pid():
+            bcast.append(await broadcast(st, fleet, kind, ids, bc_rounds, floor=floor))
+    finally:
+        await fleet.stop()
+    if not stream:
+        return None
+    m.update(
+        mode=st.mode,
+        kind=kind,
+        pollers=n,
+        connect_s=round(ramp_s, 1),
+        rate=lrate,
+        failed_polls_connect=failed_connect,
+        fail_kinds_connect=fail_kinds_connect,
+        settled=quiet,
+        first_pong_p50_s=r1(pct(first_pongs, 50)) if fleet.ping else None,
+        first_pong_max_s=r1(max(first_pongs)) if fleet.ping and first_pongs else None,
+        no_pong_in_10s=(
+            sum(
+                1
+                for p in fleet.pollers
+                if not p.first_pong or p.first_pong - p.started > 10
+            )
+            if fleet.ping
+            else None
+        ),
+    )
+    log(
+        "latency %s %-5s N=%-5d p50=%s p95=%s p99=%s lost=%d dup=%d failed_polls=%d %s "
+        "(connect %.0f s, %d failed polls while connecting%s, first PONG later than 10 s: %s)"
+        % (
+            st.mode,
+            kind,
+            n,
+            m["p50_ms"],
+            m["p95_ms"],
+            m["p99_ms"],
+            m["lost"],
+            m["duplicates"],
+            m["failed_polls"],
+            m["fail_kinds"] or "",
+            ramp_s,
+            failed_connect,
+            "" if quiet else ", NOT settled",
+            m["no_pong_in_10s"],
+        )
+    )
+    return m

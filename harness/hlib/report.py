@@ -155,6 +155,19 @@ BCAST_COLS = [
     "fail_kinds",
     "quiet_before",
 ]
+BCAST_SIDE_COLS = [
+    "pollers",
+    "addon_p50_ms",
+    "addon_p99_ms",
+    "raw_p50_ms",
+    "raw_p99_ms",
+    "floor_p50_ms",
+    "floor_p99_ms",
+    "addon_over_floor_p99",
+    "addon_failed_polls",
+    "raw_failed_polls",
+    "floor_failed_polls",
+]
 SOAK_COLS = [
     "mode",
     "kind",
@@ -225,6 +238,24 @@ def ratios(lat_rows):
     return out
 
 
+def broadcast_side_by_side(rows):
+    """Per N: the addon, Odoo's raw bus and the floor server's broadcast,
+    and addon p99 / floor p99."""
+    by = {(r["kind"], r["pollers"]): r for r in rows}
+    out = []
+    for n in sorted({r["pollers"] for r in rows}):
+        row = {"pollers": n}
+        for kind in ("addon", "raw", "floor"):
+            r = by.get((kind, n), {})
+            row["%s_p50_ms" % kind] = r.get("p50_ms")
+            row["%s_p99_ms" % kind] = r.get("p99_ms")
+            row["%s_failed_polls" % kind] = r.get("failed_polls")
+        a, f = row["addon_p99_ms"], row["floor_p99_ms"]
+        row["addon_over_floor_p99"] = round(a / f, 2) if a is not None and f else None
+        out.append(row)
+    return out
+
+
 def plot(path, lat_rows, cap_rows=None):
     import matplotlib
 
@@ -284,12 +315,15 @@ def plot_broadcast(path, rows):
     from matplotlib.ticker import MaxNLocator, ScalarFormatter
 
     fig, (lat_ax, fail_ax, cpu_ax) = plt.subplots(1, 3, figsize=(15, 4.6))
-    for kind, color in (("addon", "tab:blue"), ("raw", "tab:gray")):
+    for kind, color, label in (
+        ("addon", "tab:blue", "pos_longpolling"),
+        ("raw", "tab:gray", "raw bus._sendmany"),
+        ("floor", "tab:green", "floor (bare gevent server)"),
+    ):
         kr = sorted((r for r in rows if r["kind"] == kind), key=lambda r: r["pollers"])
         if not kr:
             continue
         xs = [r["pollers"] for r in kr]
-        label = "pos_longpolling" if kind == "addon" else "raw bus._sendmany"
         for key, style in (("p50_ms", "-o"), ("p99_ms", ":^")):
             ys = [r[key] if r[key] is not None else float("nan") for r in kr]
             lat_ax.plot(xs, ys, style, color=color, label="%s %s" % (label, key[:3]))
@@ -297,7 +331,7 @@ def plot_broadcast(path, rows):
             xs, [r["failed_polls"] for r in kr], "-o", color=color, label=label
         )
         for key, style, what in (
-            ("gevent_cpu_s", "-o", "Odoo gevent"),
+            ("gevent_cpu_s", "-o", "server (gevent)"),
             ("harness_cpu_s", "--s", "harness pollers"),
         ):
             cpu_ax.plot(
@@ -326,7 +360,11 @@ def plot_broadcast(path, rows):
     fail_ax.set_ylim(-0.04 * top, top)  # markers at 0 stay whole
     fail_ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     cpu_ax.set_ylim(bottom=0)
-    fig.suptitle("Odoo 15 workers=2, one transaction per broadcast", fontsize=10)
+    fig.suptitle(
+        "Odoo 15 workers=2 (gevent port) and the floor server: one transaction"
+        " (one event) per broadcast",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -364,6 +402,18 @@ def save_all(results_dir, res):
         )
         write_csv(
             os.path.join(results_dir, "broadcast.csv"), res["broadcast"], BCAST_COLS
+        )
+        side = broadcast_side_by_side(res["broadcast"])
+        text.append(
+            table(
+                "Broadcast side by side: addon, raw bus, floor server "
+                "(addon_over_floor_p99 = addon p99 / floor p99)",
+                side,
+                BCAST_SIDE_COLS,
+            )
+        )
+        write_csv(
+            os.path.join(results_dir, "broadcast_floor.csv"), side, BCAST_SIDE_COLS
         )
         plot_broadcast(os.path.join(results_dir, "broadcast.png"), res["broadcast"])
     for key, title, cols, fname in (
