@@ -460,8 +460,8 @@ async def hostile(
                     answer, result, sec = await client.send(target, body, user)
                     answers[name][answer] += 1
                     took[name].append(sec * 1000.0)
-                    if expect == "result" and isinstance(result, list):
-                        bids = [n.get("id") for n in result]
+                    if expect == "result" and isinstance(result, (list, dict)):
+                        bids = [n.get("id") for n in hp.notifications(result)]
                         if len(bids) != len(set(bids)):
                             bad_dups.append(bids)
 

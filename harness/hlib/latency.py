@@ -133,7 +133,7 @@ async def level(st, n, kind, rate, seconds, stream, bcast, bc_rounds, floor):
         await fleet.start(ramp=min(10.0, n / 200.0), settle=0)
         quiet = await fleet.quiesce()
         ramp_s = time.time() - t0
-        first_pongs = [p.first_pong - p.started for p in fleet.pollers if p.first_pong]
+        firsts = [p.first_contact - p.started for p in fleet.pollers if p.first_contact]
         failed_connect = fleet.stats.poll_fail
         fail_kinds_connect = dict(fleet.stats.fail_kinds)
         m = {}
@@ -162,21 +162,17 @@ async def level(st, n, kind, rate, seconds, stream, bcast, bc_rounds, floor):
         failed_polls_connect=failed_connect,
         fail_kinds_connect=fail_kinds_connect,
         settled=quiet,
-        first_pong_p50_s=r1(pct(first_pongs, 50)) if fleet.ping else None,
-        first_pong_max_s=r1(max(first_pongs)) if fleet.ping and first_pongs else None,
-        no_pong_in_10s=(
-            sum(
-                1
-                for p in fleet.pollers
-                if not p.first_pong or p.first_pong - p.started > 10
-            )
-            if fleet.ping
-            else None
+        first_contact_p50_s=r1(pct(firsts, 50)),
+        first_contact_max_s=r1(max(firsts)) if firsts else None,
+        no_contact_in_10s=sum(
+            1
+            for p in fleet.pollers
+            if not p.first_contact or p.first_contact - p.started > 10
         ),
     )
     log(
         "latency %s %-5s N=%-5d p50=%s p95=%s p99=%s lost=%d dup=%d failed_polls=%d %s "
-        "(connect %.0f s, %d failed polls while connecting%s, first PONG later than 10 s: %s)"
+        "(connect %.0f s, %d failed polls while connecting%s, first contact later than 10 s: %s)"
         % (
             st.mode,
             kind,
@@ -191,7 +187,7 @@ async def level(st, n, kind, rate, seconds, stream, bcast, bc_rounds, floor):
             ramp_s,
             failed_connect,
             "" if quiet else ", NOT settled",
-            m["no_pong_in_10s"],
+            m["no_contact_in_10s"],
         )
     )
     return m

@@ -78,9 +78,9 @@ LAT_COLS = [
     "connect_s",
     "failed_polls_connect",
     "settled",
-    "first_pong_p50_s",
-    "first_pong_max_s",
-    "no_pong_in_10s",
+    "first_contact_p50_s",
+    "first_contact_max_s",
+    "no_contact_in_10s",
     "fail_kinds",
     "fail_kinds_connect",
 ]
