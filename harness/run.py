@@ -29,6 +29,7 @@ PARTS = (
     "capacity",
     "soak",
     "hostile",
+    "startup",
     "faults",
     "browser",
 )
@@ -57,6 +58,9 @@ SETTINGS = {
     "hostile_pollers": (20, None, 10),
     "hostile_seconds": (20.0, 60.0, 8.0),
     "hostile_baseline": (10.0, 20.0, 5.0),
+    # startup: pollers started within the ramp (s)
+    "startup_pollers": (1000, None, 100),
+    "startup_ramp": (5.0, None, None),
     "fault_pollers": (20, None, 5),
     "short_outage": (30.0, None, 10.0),
     "long_outage": (105.0, 115.0, 105.0),
@@ -257,6 +261,13 @@ async def main_async(args, parts, c, ctx, res):
                         c["hostile_pollers"],
                         c["hostile_seconds"],
                         c["hostile_baseline"],
+                    )
+            if "startup" in parts:
+                from hlib import startup
+
+                with timed("startup"):
+                    res["startup"], res["startup_probe"] = await startup.startup(
+                        ctx, st, c["startup_pollers"], c["startup_ramp"]
                     )
         finally:
             tb = st.server.tracebacks(henv.ADDON)

@@ -187,6 +187,23 @@ SOAK_COLS = [
     "rss_max_mb",
     "pass",
 ]
+STARTUP_COLS = [
+    "mode",
+    "pollers",
+    "ramp_s",
+    "start_s",
+    "first_contact_p50_s",
+    "first_contact_p99_s",
+    "first_contact_max_s",
+    "over_pong_timeout",
+    "never",
+    "polls",
+    "failed_polls",
+    "pings",
+    "failed_pings",
+    "fail_kinds",
+]
+PROBE_COLS = ["window", "seconds", "probes", "failed", "p50_ms", "p99_ms", "max_ms"]
 FAULT_COLS = ["check", "result", "detail"]
 HOSTILE_COLS = ["kind", "user", "sent", "answer", "p50_ms", "max_ms", "as_expected"]
 HOSTILE_LEGIT_COLS = [
@@ -449,6 +466,19 @@ def save_all(results_dir, res):
             "hostile_legit.csv",
         ),
         ("hostile_checks", "Hostile checks", FAULT_COLS, "hostile_checks.csv"),
+        (
+            "startup",
+            "Startup: N POSes started within the ramp, start to first contact "
+            "(over_pong_timeout: later than 10 s)",
+            STARTUP_COLS,
+            "startup.csv",
+        ),
+        (
+            "startup_probe",
+            "Startup: JSON-RPC version_info on the HTTP port every 100 ms",
+            PROBE_COLS,
+            "startup_probe.csv",
+        ),
         ("faults", "Faults", FAULT_COLS, "faults.csv"),
         ("browser", "Real POS in Chromium", FAULT_COLS, "browser.csv"),
     ):
