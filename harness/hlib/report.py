@@ -114,6 +114,7 @@ IDLE_COLS = [
     "pollers",
     "seconds",
     "silence_s",
+    "check_interval_s",
     "pong_timeout_s",
     "polls_per_min_per_pos",
     "pings_per_min_per_pos",
@@ -122,6 +123,8 @@ IDLE_COLS = [
     "failed_polls",
     "failed_pings",
     "offline_after",
+    "pings_expected_per_min_per_pos",
+    "pings_note",
 ]
 CAP_COLS = [
     "mode",
