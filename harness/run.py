@@ -30,6 +30,7 @@ PARTS = (
     "soak",
     "hostile",
     "startup",
+    "two_nodes",
     "faults",
     "browser",
 )
@@ -61,6 +62,8 @@ SETTINGS = {
     # startup: pollers started within the ramp (s)
     "startup_pollers": (1000, None, 100),
     "startup_ramp": (5.0, None, None),
+    "two_nodes_pollers": (200, None, 20),
+    "two_nodes_messages": (10, 20, 6),
     "fault_pollers": (20, None, 5),
     "short_outage": (30.0, None, 10.0),
     "long_outage": (105.0, 115.0, 105.0),
@@ -269,6 +272,16 @@ async def main_async(args, parts, c, ctx, res):
                     res["startup"], res["startup_probe"] = await startup.startup(
                         ctx, st, c["startup_pollers"], c["startup_ramp"]
                     )
+            if "two_nodes" in parts:
+                from hlib import two_nodes
+
+                with timed("two_nodes"):
+                    (
+                        res["two_nodes"],
+                        res["two_nodes_checks"],
+                    ) = await two_nodes.two_nodes(
+                        ctx, st, c["two_nodes_pollers"], c["two_nodes_messages"]
+                    )
         finally:
             tb = st.server.tracebacks(henv.ADDON)
             save_tracebacks(ctx, st.tag, tb)
@@ -391,6 +404,7 @@ def main():
         + res.get("browser", [])
         + res.get("soak", [])
         + res.get("hostile_checks", [])
+        + res.get("two_nodes_checks", [])
         if r.get("result") == "FAIL" or r.get("pass") is False
     ]
     if fails:

@@ -207,6 +207,20 @@ STARTUP_COLS = [
     "fail_kinds",
 ]
 PROBE_COLS = ["window", "seconds", "probes", "failed", "p50_ms", "p99_ms", "max_ms"]
+TWO_NODES_COLS = [
+    "sent_via",
+    "received_on",
+    "pollers",
+    "messages",
+    "receipts",
+    "call_p50_ms",
+    "p50_ms",
+    "p99_ms",
+    "max_ms",
+    "polls",
+    "failed_polls",
+    "pings",
+]
 FAULT_COLS = ["check", "result", "detail"]
 HOSTILE_COLS = ["kind", "user", "sent", "answer", "p50_ms", "max_ms", "as_expected"]
 HOSTILE_LEGIT_COLS = [
@@ -482,6 +496,14 @@ def save_all(results_dir, res):
             PROBE_COLS,
             "startup_probe.csv",
         ),
+        (
+            "two_nodes",
+            "Two nodes on one database: send_to_all_poses through either node, "
+            "latency from just before the call",
+            TWO_NODES_COLS,
+            "two_nodes.csv",
+        ),
+        ("two_nodes_checks", "Two nodes checks", FAULT_COLS, "two_nodes_checks.csv"),
         ("faults", "Faults", FAULT_COLS, "faults.csv"),
         ("browser", "Real POS in Chromium", FAULT_COLS, "browser.csv"),
     ):
