@@ -6,13 +6,14 @@ import os
 import time
 
 import aiohttp
+import psutil
 
 from . import env as henv, pollers as hp
 from .env import log
 from .logs import summarize_log
 from .report import check_row
 from .stack import call
-from .stats import pct, r1, seq_check
+from .stats import pct, r1, seq_check, until_quiet
 
 CHANNEL = "two_nodes"
 
@@ -43,17 +44,38 @@ async def send_to_all(session, node, cookie, seq, name):
     return t0, time.time() - t0, err
 
 
+async def start_node(server, timeout=90.0):
+    """Start `server`; while PostgreSQL has no connection left (the first
+    node's pool keeps up to db_maxconn open, other work may share the
+    cluster), try again until `timeout`."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            return await asyncio.to_thread(server.start)
+        except henv.HarnessError as e:
+            if "too many clients" not in str(e) or time.time() > deadline:
+                raise
+            log("two nodes: PostgreSQL has no connection left, starting again")
+            server.stop()
+            await asyncio.sleep(2)
+
+
 async def two_nodes(ctx, st, n, count=10, period=0.5, wait=60.0):
     """`n` POS pollers, half on each node's gevent port (PINGs to the same
     node); `count` send_to_all_poses, alternately through each node's HTTP
     port, with exactly the fleet's POSes open. Every poller must get every
     message exactly once, in order; latency from just before the call."""
+    # a small pool: the first node's may hold 64 of PostgreSQL's 100
     second = henv.Server(
-        ctx.wd, st.db, 1, st.tag + "_node2", extra={"max_cron_threads": 0}
+        ctx.wd,
+        st.db,
+        1,
+        st.tag + "_node2",
+        extra={"max_cron_threads": 0, "db_maxconn": 16},
     )
     nodes = {"node1": st.server, "node2": second}
     fleets, rows, checks = {}, [], []
-    await asyncio.to_thread(second.start)
+    await start_node(second)
     try:
         await call(st.side, "set_open", count=n)
         ids = st.ids[:n]
@@ -85,6 +107,9 @@ async def two_nodes(ctx, st, n, count=10, period=0.5, wait=60.0):
             if not lost:
                 break
             await asyncio.sleep(0.5)
+        # a duplicate would come with a next poll: let the re-polls end
+        for node in nodes.values():
+            await until_quiet(psutil.Process(node.gevent_pid()))
         t_send = {k: (via, t0, sec) for k, via, t0, sec, _ in sent}
         exact = total = lost = dup = dis = 0
         for recv, f in fleets.items():
