@@ -1,5 +1,6 @@
 """Idle part: requests and bus rows of connected POSes with nothing sent."""
 import asyncio
+import collections
 import time
 
 from .env import log
@@ -43,6 +44,13 @@ async def idle_cost(ctx, st, n, seconds, warmup=10.0):
         ),
         "failed_polls": s["poll_fail"],
         "failed_pings": s["ping_fail"],
+        "ping_fail_kinds": dict(
+            collections.Counter(
+                k[5:80]
+                for t, _, k in fleet.fail_log
+                if k.startswith("ping:") and t >= t0
+            ).most_common(3)
+        ),
         "offline_after": sum(1 for p in fleet.pollers if not p.online),
         "pings_expected_per_min_per_pos": round(60.0 / fleet.check_interval, 2),
         "pings_note": (

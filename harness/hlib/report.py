@@ -122,6 +122,7 @@ IDLE_COLS = [
     "bus_rows_per_min_per_pos",
     "failed_polls",
     "failed_pings",
+    "ping_fail_kinds",
     "offline_after",
     "pings_expected_per_min_per_pos",
     "pings_note",
