@@ -377,7 +377,11 @@ def plot_broadcast(path, rows):
                 label="%s: %s" % (label, what),
             )
     for ax, ylabel, title in (
-        (lat_ax, "latency, commit to receipt (ms)", "Delivery to all POSes"),
+        (
+            lat_ax,
+            "latency, commit (floor: event) to receipt (ms)",
+            "Delivery to all POSes",
+        ),
         (fail_ax, "failed polls (all rounds)", "Failed polls"),
         (cpu_ax, "CPU seconds per broadcast", "CPU, send to last receipt"),
     ):
