@@ -29,6 +29,8 @@ PARTS = (
     "capacity",
     "soak",
     "hostile",
+    "startup",
+    "two_nodes",
     "faults",
     "browser",
 )
@@ -57,6 +59,11 @@ SETTINGS = {
     "hostile_pollers": (20, None, 10),
     "hostile_seconds": (20.0, 60.0, 8.0),
     "hostile_baseline": (10.0, 20.0, 5.0),
+    # startup: pollers started within the ramp (s)
+    "startup_pollers": (1000, None, 100),
+    "startup_ramp": (5.0, None, None),
+    "two_nodes_pollers": (200, None, 20),
+    "two_nodes_messages": (10, 20, 6),
     "fault_pollers": (20, None, 5),
     "short_outage": (30.0, None, 10.0),
     "long_outage": (105.0, 115.0, 105.0),
@@ -164,14 +171,16 @@ class Timer:
 
 
 async def main_async(args, parts, c, ctx, res):
-    from hlib import scenarios as sc
+    from hlib import capacity, fanout, faults, idle, latency, soak
+    from hlib.logs import save_tracebacks
+    from hlib.stack import Stack
 
     timed = Timer(res)
     # Every part but the faults and the browser runs on the workers=2 server.
     need_workers = any(p in parts for p in PARTS if p not in ("faults", "browser"))
     if need_workers:
         with timed("setup workers=2"):
-            st = sc.Stack(ctx, 2, "w2")
+            st = Stack(ctx, 2, "w2")
         try:
             log(
                 "server workers=2: http %d, gevent %d, db %s"
@@ -182,7 +191,7 @@ async def main_async(args, parts, c, ctx, res):
                 bcast = [] if "broadcast" in parts else None
                 name = "latency workers=2" if "latency" in parts else "broadcast"
                 with timed(name):
-                    res["latency"] += await sc.latency(
+                    res["latency"] += await latency.latency(
                         ctx,
                         st,
                         c["levels"],
@@ -204,10 +213,12 @@ async def main_async(args, parts, c, ctx, res):
                     )
             if "fanout" in parts:
                 with timed("fanout"):
-                    res["send_all"] = await sc.send_all_cost(ctx, st, c["fan_sizes"])
+                    res["send_all"] = await fanout.send_all_cost(
+                        ctx, st, c["fan_sizes"]
+                    )
             if "idle" in parts:
                 with timed("idle"):
-                    res["idle"] = await sc.idle_cost(
+                    res["idle"] = await idle.idle_cost(
                         ctx, st, c["idle_pollers"], c["idle_seconds"]
                     )
             if "capacity" in parts:
@@ -217,7 +228,7 @@ async def main_async(args, parts, c, ctx, res):
                         if c["cap_seconds"] == c["lat_seconds"]
                         else []
                     )
-                    res["capacity"], res["capacity_best"] = await sc.capacity(
+                    res["capacity"], res["capacity_best"] = await capacity.capacity(
                         ctx,
                         st,
                         c["cap_steps"],
@@ -227,11 +238,11 @@ async def main_async(args, parts, c, ctx, res):
                     )
             if "soak" in parts:
                 with timed("soak"):
-                    res["soak"] = await sc.soak(
+                    res["soak"] = await soak.soak(
                         ctx, st, c["soak_pollers"], c["soak_seconds"]
                     )
                     if c["soak_raw"]:
-                        res["soak"] += await sc.soak(
+                        res["soak"] += await soak.soak(
                             ctx,
                             st,
                             c["soak_pollers"],
@@ -254,9 +265,26 @@ async def main_async(args, parts, c, ctx, res):
                         c["hostile_seconds"],
                         c["hostile_baseline"],
                     )
+            if "startup" in parts:
+                from hlib import startup
+
+                with timed("startup"):
+                    res["startup"], res["startup_probe"] = await startup.startup(
+                        ctx, st, c["startup_pollers"], c["startup_ramp"]
+                    )
+            if "two_nodes" in parts:
+                from hlib import two_nodes
+
+                with timed("two_nodes"):
+                    (
+                        res["two_nodes"],
+                        res["two_nodes_checks"],
+                    ) = await two_nodes.two_nodes(
+                        ctx, st, c["two_nodes_pollers"], c["two_nodes_messages"]
+                    )
         finally:
             tb = st.server.tracebacks(henv.ADDON)
-            sc.save_tracebacks(ctx, st.tag, tb)
+            save_tracebacks(ctx, st.tag, tb)
             res["workers_tracebacks"] = len(tb)
             if tb:
                 log(
@@ -267,11 +295,11 @@ async def main_async(args, parts, c, ctx, res):
                 st.close(drop=not args.keep)
     if "latency" in parts and c["threaded_levels"]:
         with timed("setup threaded"):
-            st = sc.Stack(ctx, 0, "thr")
+            st = Stack(ctx, 0, "thr")
         try:
             log("server threaded: http %d, db %s" % (st.server.http_port, st.db))
             with timed("latency threaded"):
-                res["latency"] += await sc.latency(
+                res["latency"] += await latency.latency(
                     ctx, st, c["threaded_levels"], c["rate"], c["lat_seconds"]
                 )
         finally:
@@ -283,7 +311,7 @@ async def main_async(args, parts, c, ctx, res):
         # them all at once, each takes a connection, and the POS page's
         # requests fail with PoolError
         with timed("setup threaded (faults)"):
-            st = sc.Stack(ctx, 0, "thr_faults")
+            st = Stack(ctx, 0, "thr_faults")
         try:
             log(
                 "server threaded (faults): http %d, db %s"
@@ -296,7 +324,7 @@ async def main_async(args, parts, c, ctx, res):
                 browser = hb.Browser(n_pages=c["browser_pages"])
             if "faults" in parts:
                 with timed("faults" + ("+browser" if browser else "")):
-                    res["faults"] = await sc.faults(
+                    res["faults"] = await faults.faults(
                         ctx,
                         st,
                         c["fault_pollers"],
@@ -376,6 +404,7 @@ def main():
         + res.get("browser", [])
         + res.get("soak", [])
         + res.get("hostile_checks", [])
+        + res.get("two_nodes_checks", [])
         if r.get("result") == "FAIL" or r.get("pass") is False
     ]
     if fails:

@@ -222,13 +222,16 @@ def ensure_template(wd, n_pos):
     name = "%s%s_%d" % (TEMPLATE_PREFIX, addon_hash(), n_pos)
     if db_exists(name):
         return name
-    # drop stale harness templates (only ours, by prefix; other sizes of
-    # the same addon version stay)
+    # other addon versions' templates may serve runs of other checkouts on
+    # the same server: dropped only when asked (LP_DROP_STALE_TEMPLATES=1)
     current = "%s%s_" % (TEMPLATE_PREFIX, addon_hash())
     for old in psql(
         "SELECT datname FROM pg_database WHERE datname LIKE '%s%%'" % TEMPLATE_PREFIX
     ).split():
-        if old.startswith(current) and not old.endswith("_building"):
+        if old.startswith(current) or old.endswith("_building"):
+            continue
+        if os.environ.get("LP_DROP_STALE_TEMPLATES") != "1":
+            log("template %s of another addon version kept" % old)
             continue
         log("dropping stale template %s" % old)
         subprocess.run(["dropdb", "--if-exists", old], check=False)

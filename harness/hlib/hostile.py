@@ -373,7 +373,8 @@ async def hostile(
     ctx, st, n_pollers=20, seconds=20.0, baseline=10.0, rate=10.0, senders=6
 ):
     """Returns (kind rows, legit rows, check rows)."""
-    from .scenarios import call, lat_stats, pct, poll_delta, r1
+    from .stack import call
+    from .stats import lat_stats, pct, poll_delta, r1
 
     t_part = time.time()
     side = st.side
@@ -459,8 +460,8 @@ async def hostile(
                     answer, result, sec = await client.send(target, body, user)
                     answers[name][answer] += 1
                     took[name].append(sec * 1000.0)
-                    if expect == "result" and isinstance(result, list):
-                        bids = [n.get("id") for n in result]
+                    if expect == "result" and isinstance(result, (list, dict)):
+                        bids = [n.get("id") for n in hp.notifications(result)]
                         if len(bids) != len(set(bids)):
                             bad_dups.append(bids)
 

@@ -1,11 +1,14 @@
 """Light pollers speaking pos_longpolling's protocol (asyncio + aiohttp).
 
 One aiohttp session (one logged-in cookie) serves all pollers of a fleet.
-Each poller long-polls its own channels and, like the POS client, PINGs
-/pos_longpolling/update after `silence` seconds without any message.
+Each poller long-polls its own channels as the POS client does: the first
+poll, and the first after a failed one, is a peek (answered at once); any
+poll answer is contact (online). PINGs to /pos_longpolling/update: see
+Poller.ping_due.
 """
 import asyncio
 import collections
+import contextlib
 import functools
 import json
 import random
@@ -19,8 +22,9 @@ KEEPALIVE = False  # run.py --keepalive
 
 # The POS client's defaults (pos.config fields, channel_bus.js), in seconds.
 CLIENT = dict(
-    silence=60.0,  # PING after this long without a message
-    pong_timeout=10.0,  # offline when no PONG within this
+    silence=60.0,  # PING after this long without a poll answer
+    check_interval=600.0,  # PING after this long without a notification
+    pong_timeout=10.0,  # offline when no notification within this of a PING
     retry_delay=2.0,  # first retry after a failed poll, doubling...
     retry_max=8.0,  # ...up to this
     poll_timeout=65.0,  # give up on a poll (Odoo answers after 50 s)
@@ -144,7 +148,16 @@ class Stats:
         return d
 
 
+def notifications(result):
+    """The notifications of a poll answer: a list, or a peek's object."""
+    if isinstance(result, dict):
+        return result.get("notifications") or []
+    return result or []
+
+
 class Poller:
+    """One POS: its long poll and its PINGs (see CLIENT)."""
+
     def __init__(self, fleet, index, channels, pos_id=None):
         self.fleet, self.index, self.channels, self.pos_id = (
             fleet,
@@ -154,24 +167,42 @@ class Poller:
         )
         self.last = fleet.start_last
         self.got = []  # (t_recv, bus id, type, payload)
-        self.last_msg = time.time()
-        self.online = True
+        self.started = time.time()
+        # no PING at start: the first poll is a peek, answered at once
+        self.last_contact = self.last_notification = self.started
+        self.last_ping = None
+        self.first_contact = None
+        self.online = False
+        self.peek = True  # the first poll, and the first after a failed one
+        self.ping_owed = False  # a poll was issued after a failed poll
+        self.wake = asyncio.Event()  # something for ping_loop to look at
         self.first_poll_sent = asyncio.Event()
         self.pong_waiting = None
         self.failures = 0
         self.pongs = 0
         self.first_pong = None
-        self.started = time.time()
+        self.pings = 0
         self.backoff = False
+
+    def contact(self, t):
+        self.last_contact = t
+        self.online = True
+        if not self.first_contact:
+            self.first_contact = t
 
     async def poll_loop(self):
         f = self.fleet
         rid = 0
         while not f.stopping:
             rid += 1
+            options = {"peek": True} if self.peek else {}
             body = rpc_body(
-                {"channels": self.channels, "last": self.last, "options": {}}, rid
+                {"channels": self.channels, "last": self.last, "options": options},
+                rid,
             )
+            if self.failures:
+                self.ping_owed = True
+                self.wake.set()
             f.stats.polls += 1
             try:
                 req = f.session.post(
@@ -195,23 +226,26 @@ class Poller:
                         "error"
                     ].get("message")
                     raise RuntimeError("rpc:%s" % err)
-                if data.get("result"):
+                notes = notifications(data.get("result"))
+                if notes:
                     f.lags.append((t, t_task - t))
                 f.stats.poll_ok += 1
-                for n in data.get("result") or []:
+                self.peek = False
+                self.contact(t)
+                for n in notes:
                     self.last = max(self.last, n["id"])
                     msg = n.get("message") or {}
                     typ = msg.get("type")
                     f.stats.notifications += 1
-                    self.last_msg = t
+                    self.last_notification = t
                     if typ == "pos.longpolling":
                         f.stats.pongs += 1
                         self.pongs += 1
                         if not self.first_pong:
                             self.first_pong = t
-                        self.online = True
-                        if self.pong_waiting:
-                            self.pong_waiting.set()
+                    # any notification answers a PING
+                    if self.pong_waiting:
+                        self.pong_waiting.set()
                     self.got.append((t, n["id"], typ, msg.get("payload")))
                     if f.on_message:
                         f.on_message(self, t, n["id"], typ, msg.get("payload"))
@@ -223,6 +257,8 @@ class Poller:
                 f.stats.fail_kinds[kind[:120]] += 1
                 f.fail_log.append((time.time(), self.index, kind[:200]))
                 self.failures += 1
+                self.online = False
+                self.peek = True
                 # the POS client's schedule: ceiling retry_base * 2^(failures-1)
                 # capped at retry_max, drawn at random in [ceiling/2, ceiling]
                 ceiling = min(f.retry_max, f.retry_delay * 2 ** (self.failures - 1))
@@ -234,17 +270,38 @@ class Poller:
                 continue
             self.failures = 0
 
-    async def ping_loop(self):
-        """PING after `silence` s without a message; offline if no PONG in `pong_timeout`."""
+    def ping_due(self, now):
+        """Seconds until a PING is due (0: now). Due when no poll answer for
+        `silence` s, no notification for `check_interval` s, or a poll was
+        issued after a failed poll; never sooner than `silence` s after the
+        last PING."""
         f = self.fleet
-        self.last_msg = time.time() - f.silence  # the client pings when it starts
+        due = 0.0 if self.ping_owed else float("inf")
+        due = min(
+            due,
+            self.last_contact + f.silence - now,
+            self.last_notification + f.check_interval - now,
+        )
+        if self.last_ping is not None:
+            due = max(due, self.last_ping + f.silence - now)
+        return max(0.0, due)
+
+    async def ping_loop(self):
+        """PINGs as the POS client sends them; offline if no notification
+        within `pong_timeout` of one. One at a time (sequential)."""
+        f = self.fleet
         while not f.stopping:
-            wait = self.last_msg + f.silence - time.time()
+            wait = self.ping_due(time.time())
             if wait > 0:
-                await asyncio.sleep(min(wait, 5.0))
+                self.wake.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), min(wait, 5.0))
                 continue
+            self.ping_owed = False
+            self.last_ping = time.time()
             self.pong_waiting = asyncio.Event()
             f.stats.pings += 1
+            self.pings += 1
             body = rpc_body({"pos_id": self.pos_id, "message": "PING", "db_name": f.db})
             try:
                 async with f.session.post(
@@ -265,7 +322,7 @@ class Poller:
                 await asyncio.wait_for(self.pong_waiting.wait(), f.pong_timeout)
             except asyncio.TimeoutError:
                 self.online = False
-            self.last_msg = time.time()
+            self.pong_waiting = None
 
 
 class Fleet:
@@ -286,6 +343,7 @@ class Fleet:
         raw_prefix="lp_raw_",
         keepalive=None,
         repeat_channels=(),
+        steady_phase=False,
         **client,
     ):
         self.poll_url, self.http_url, self.db, self.cookie = (
@@ -305,6 +363,9 @@ class Fleet:
         self.raw_prefix = raw_prefix
         # pollers (indexes) that name each of their channels twice
         self.repeat_channels = set(repeat_channels)
+        # as if long running: each poller's last notification a random time
+        # in [0, check_interval) before its start, so PINGs spread evenly
+        self.steady_phase = steady_phase
         self.keepalive = KEEPALIVE if keepalive is None else keepalive
         self.stats = Stats()
         self.fail_log = []
@@ -346,6 +407,8 @@ class Fleet:
             if i in self.repeat_channels:
                 channels = [c for c in channels for _ in (0, 1)]
             p = Poller(self, i, channels, pos_id=pid)
+            if self.steady_phase:
+                p.last_notification -= random.Random(i).random() * self.check_interval
             self.pollers.append(p)
             self.tasks.append(asyncio.ensure_future(p.poll_loop()))
             if self.ping:
@@ -367,9 +430,8 @@ class Fleet:
 
     async def quiesce(self, quiet=3.0, timeout=120.0, pong_wait=15.0):
         """Wait until no poll failed for `quiet` s, no poller waits to retry
-        after a failure, and every poller got its
-        first PONG (addon; at most `pong_wait` s, a PONG can be missed by the
-        bus until the next poll timeout): the connection storm is over."""
+        after a failure, and every poller had its first contact (a poll
+        answer; at most `pong_wait` s): the connection storm is over."""
         t0 = time.time()
         deadline = t0 + timeout
         last_fail, last_change = self.stats.poll_fail, time.time()
@@ -377,7 +439,7 @@ class Fleet:
             await asyncio.sleep(0.5)
             if self.stats.poll_fail != last_fail:
                 last_fail, last_change = self.stats.poll_fail, time.time()
-            ponged = all(p.pongs for p in self.pollers) if self.ping else True
+            ponged = all(p.first_contact for p in self.pollers)
             waiting = any(p.backoff for p in self.pollers)
             if (
                 (ponged or time.time() - t0 > pong_wait)

@@ -78,9 +78,9 @@ LAT_COLS = [
     "connect_s",
     "failed_polls_connect",
     "settled",
-    "first_pong_p50_s",
-    "first_pong_max_s",
-    "no_pong_in_10s",
+    "first_contact_p50_s",
+    "first_contact_max_s",
+    "no_contact_in_10s",
     "fail_kinds",
     "fail_kinds_connect",
 ]
@@ -114,6 +114,7 @@ IDLE_COLS = [
     "pollers",
     "seconds",
     "silence_s",
+    "check_interval_s",
     "pong_timeout_s",
     "polls_per_min_per_pos",
     "pings_per_min_per_pos",
@@ -121,7 +122,10 @@ IDLE_COLS = [
     "bus_rows_per_min_per_pos",
     "failed_polls",
     "failed_pings",
+    "ping_fail_kinds",
     "offline_after",
+    "pings_expected_per_min_per_pos",
+    "pings_note",
 ]
 CAP_COLS = [
     "mode",
@@ -155,6 +159,19 @@ BCAST_COLS = [
     "fail_kinds",
     "quiet_before",
 ]
+BCAST_SIDE_COLS = [
+    "pollers",
+    "addon_p50_ms",
+    "addon_p99_ms",
+    "raw_p50_ms",
+    "raw_p99_ms",
+    "floor_p50_ms",
+    "floor_p99_ms",
+    "addon_over_floor_p99",
+    "addon_failed_polls",
+    "raw_failed_polls",
+    "floor_failed_polls",
+]
 SOAK_COLS = [
     "mode",
     "kind",
@@ -173,6 +190,37 @@ SOAK_COLS = [
     "rss_end_mb",
     "rss_max_mb",
     "pass",
+]
+STARTUP_COLS = [
+    "mode",
+    "pollers",
+    "ramp_s",
+    "start_s",
+    "first_contact_p50_s",
+    "first_contact_p99_s",
+    "first_contact_max_s",
+    "over_pong_timeout",
+    "never",
+    "polls",
+    "failed_polls",
+    "pings",
+    "failed_pings",
+    "fail_kinds",
+]
+PROBE_COLS = ["window", "seconds", "probes", "failed", "p50_ms", "p99_ms", "max_ms"]
+TWO_NODES_COLS = [
+    "sent_via",
+    "received_on",
+    "pollers",
+    "messages",
+    "receipts",
+    "call_p50_ms",
+    "p50_ms",
+    "p99_ms",
+    "max_ms",
+    "polls",
+    "failed_polls",
+    "pings",
 ]
 FAULT_COLS = ["check", "result", "detail"]
 HOSTILE_COLS = ["kind", "user", "sent", "answer", "p50_ms", "max_ms", "as_expected"]
@@ -222,6 +270,24 @@ def ratios(lat_rows):
                 + raw.get("failed_polls_connect", 0),
             }
         )
+    return out
+
+
+def broadcast_side_by_side(rows):
+    """Per N: the addon, Odoo's raw bus and the floor server's broadcast,
+    and addon p99 / floor p99."""
+    by = {(r["kind"], r["pollers"]): r for r in rows}
+    out = []
+    for n in sorted({r["pollers"] for r in rows}):
+        row = {"pollers": n}
+        for kind in ("addon", "raw", "floor"):
+            r = by.get((kind, n), {})
+            row["%s_p50_ms" % kind] = r.get("p50_ms")
+            row["%s_p99_ms" % kind] = r.get("p99_ms")
+            row["%s_failed_polls" % kind] = r.get("failed_polls")
+        a, f = row["addon_p99_ms"], row["floor_p99_ms"]
+        row["addon_over_floor_p99"] = round(a / f, 2) if a is not None and f else None
+        out.append(row)
     return out
 
 
@@ -284,12 +350,15 @@ def plot_broadcast(path, rows):
     from matplotlib.ticker import MaxNLocator, ScalarFormatter
 
     fig, (lat_ax, fail_ax, cpu_ax) = plt.subplots(1, 3, figsize=(15, 4.6))
-    for kind, color in (("addon", "tab:blue"), ("raw", "tab:gray")):
+    for kind, color, label in (
+        ("addon", "tab:blue", "pos_longpolling"),
+        ("raw", "tab:gray", "raw bus._sendmany"),
+        ("floor", "tab:green", "floor (bare gevent server)"),
+    ):
         kr = sorted((r for r in rows if r["kind"] == kind), key=lambda r: r["pollers"])
         if not kr:
             continue
         xs = [r["pollers"] for r in kr]
-        label = "pos_longpolling" if kind == "addon" else "raw bus._sendmany"
         for key, style in (("p50_ms", "-o"), ("p99_ms", ":^")):
             ys = [r[key] if r[key] is not None else float("nan") for r in kr]
             lat_ax.plot(xs, ys, style, color=color, label="%s %s" % (label, key[:3]))
@@ -297,7 +366,7 @@ def plot_broadcast(path, rows):
             xs, [r["failed_polls"] for r in kr], "-o", color=color, label=label
         )
         for key, style, what in (
-            ("gevent_cpu_s", "-o", "Odoo gevent"),
+            ("gevent_cpu_s", "-o", "server (gevent)"),
             ("harness_cpu_s", "--s", "harness pollers"),
         ):
             cpu_ax.plot(
@@ -308,7 +377,11 @@ def plot_broadcast(path, rows):
                 label="%s: %s" % (label, what),
             )
     for ax, ylabel, title in (
-        (lat_ax, "latency, commit to receipt (ms)", "Delivery to all POSes"),
+        (
+            lat_ax,
+            "latency, commit (floor: event) to receipt (ms)",
+            "Delivery to all POSes",
+        ),
         (fail_ax, "failed polls (all rounds)", "Failed polls"),
         (cpu_ax, "CPU seconds per broadcast", "CPU, send to last receipt"),
     ):
@@ -326,7 +399,11 @@ def plot_broadcast(path, rows):
     fail_ax.set_ylim(-0.04 * top, top)  # markers at 0 stay whole
     fail_ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     cpu_ax.set_ylim(bottom=0)
-    fig.suptitle("Odoo 15 workers=2, one transaction per broadcast", fontsize=10)
+    fig.suptitle(
+        "Odoo 15 workers=2 (gevent port) and the floor server: one transaction"
+        " (one event) per broadcast",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -365,6 +442,18 @@ def save_all(results_dir, res):
         write_csv(
             os.path.join(results_dir, "broadcast.csv"), res["broadcast"], BCAST_COLS
         )
+        side = broadcast_side_by_side(res["broadcast"])
+        text.append(
+            table(
+                "Broadcast side by side: addon, raw bus, floor server "
+                "(addon_over_floor_p99 = addon p99 / floor p99)",
+                side,
+                BCAST_SIDE_COLS,
+            )
+        )
+        write_csv(
+            os.path.join(results_dir, "broadcast_floor.csv"), side, BCAST_SIDE_COLS
+        )
         plot_broadcast(os.path.join(results_dir, "broadcast.png"), res["broadcast"])
     for key, title, cols, fname in (
         (
@@ -399,6 +488,27 @@ def save_all(results_dir, res):
             "hostile_legit.csv",
         ),
         ("hostile_checks", "Hostile checks", FAULT_COLS, "hostile_checks.csv"),
+        (
+            "startup",
+            "Startup: N POSes started within the ramp, start to first contact "
+            "(over_pong_timeout: later than 10 s)",
+            STARTUP_COLS,
+            "startup.csv",
+        ),
+        (
+            "startup_probe",
+            "Startup: JSON-RPC version_info on the HTTP port every 100 ms",
+            PROBE_COLS,
+            "startup_probe.csv",
+        ),
+        (
+            "two_nodes",
+            "Two nodes on one database: send_to_all_poses through either node, "
+            "latency from just before the call",
+            TWO_NODES_COLS,
+            "two_nodes.csv",
+        ),
+        ("two_nodes_checks", "Two nodes checks", FAULT_COLS, "two_nodes_checks.csv"),
         ("faults", "Faults", FAULT_COLS, "faults.csv"),
         ("browser", "Real POS in Chromium", FAULT_COLS, "browser.csv"),
     ):
