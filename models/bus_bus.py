@@ -10,12 +10,14 @@ name (``wake_channel``), to which every POS poll of that name also listens
 (``patches/bus_dispatch``). It keeps Odoo's path when another module
 extends ``bus.bus``'s ``_sendmany`` or ``create``, which it would bypass.
 """
+import datetime
 import json
 
 from psycopg2 import sql
 
 import odoo
 from odoo import api, models
+from odoo.tools.misc import DEFAULT_SERVER_DATETIME_FORMAT
 
 from odoo.addons.bus.models import bus
 from odoo.addons.bus.models.bus import channel_with_db, json_dump
@@ -28,6 +30,12 @@ WAKE_PREFIX = "pos_longpolling/wake:"
 def wake_channel(channel_name):
     """The channel every POS poll naming ``channel_name`` also listens to."""
     return WAKE_PREFIX + channel_name
+
+
+def bus_timeout_ago():
+    """What ``bus.bus._poll`` reads of a first poll: the last 50 s."""
+    ago = datetime.datetime.utcnow() - datetime.timedelta(seconds=bus.TIMEOUT)
+    return ago.strftime(DEFAULT_SERVER_DATETIME_FORMAT)
 
 
 def _extends_bus(model_class):
@@ -111,15 +119,10 @@ class BusBus(models.Model):
     @api.model
     def _poll_batch(self, polls):
         """``[self._poll(channels, last) for channels, last in polls]``, with
-        one search for all polls with ``last > 0`` (a module that overrides
-        ``_poll`` overrides this too). Each notification comes once per
-        poll, whatever the poll names twice."""
-        results = [
-            self._poll(channels, 0) if not last else None for channels, last in polls
-        ]
-        later = [index for index, (_channels, last) in enumerate(polls) if last]
-        if not later:
-            return results
+        one query for all first polls (``last`` 0: what the bus keeps of the
+        last 50 s) and one for all others (a module that overrides ``_poll``
+        overrides this too). Each notification comes once per poll, whatever
+        the poll names twice."""
         dbname = self.env.cr.dbname
         dumped = {}  # many polls name the same channels (wake channels)
 
@@ -128,33 +131,39 @@ class BusBus(models.Model):
                 dumped[channel] = json_dump(channel_with_db(dbname, channel))
             return dumped[channel]
 
-        keys = {index: {key(c) for c in polls[index][0]} for index in later}
+        keys = [{key(c) for c in channels} for channels, _last in polls]
+        results = [None] * len(polls)
+        messages = {}
+        first = [index for index, (_c, last) in enumerate(polls) if not last]
+        later = [index for index, (_c, last) in enumerate(polls) if last]
         # What _poll's search_read reads, by SQL: the ORM costs more than
         # the query for a thousand rows.
-        self.env.cr.execute(
-            "SELECT id, channel, message FROM bus_bus"
-            " WHERE id > %s AND channel IN %s ORDER BY id",
-            (
-                min(polls[index][1] for index in later),
-                tuple(set().union(*keys.values())),
-            ),
-        )
-        by_channel = {}
-        for row in self.env.cr.dictfetchall():
-            by_channel.setdefault(row["channel"], []).append(row)
-        messages = {}
-        for index in later:
-            last = polls[index][1]
-            rows = [
-                row
-                for channel in keys[index]
-                for row in by_channel.get(channel, ())
-                if row["id"] > last
-            ]
-            results[index] = [
-                {"id": row["id"], "message": self._json_message(row, messages)}
-                for row in sorted(rows, key=lambda row: row["id"])
-            ]
+        for indexes, where, value in (
+            (first, "create_date > %s", bus_timeout_ago()),
+            (later, "id > %s", min([polls[index][1] for index in later] or [0])),
+        ):
+            if not indexes:
+                continue
+            self.env.cr.execute(
+                "SELECT id, channel, message FROM bus_bus"
+                " WHERE %s AND channel IN %%s ORDER BY id" % where,
+                (value, tuple(set().union(*(keys[index] for index in indexes)))),
+            )
+            by_channel = {}
+            for row in self.env.cr.dictfetchall():
+                by_channel.setdefault(row["channel"], []).append(row)
+            for index in indexes:
+                last = polls[index][1]
+                rows = [
+                    row
+                    for channel in keys[index]
+                    for row in by_channel.get(channel, ())
+                    if row["id"] > last
+                ]
+                results[index] = [
+                    {"id": row["id"], "message": self._json_message(row, messages)}
+                    for row in sorted(rows, key=lambda row: row["id"])
+                ]
         return results
 
     @staticmethod

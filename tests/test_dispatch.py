@@ -56,14 +56,18 @@ class TestPollBatch(PosLongpollingCase):
         self.assertEqual(results[3], [])
         self.assertTrue(results[5], "a first poll gets the recent buffer")
 
-    def test_one_query_for_all_later_polls(self):
-        later = [poll for poll in self.polls() if poll[1]]
+    def test_one_query_for_all_later_polls_one_for_all_first(self):
+        polls = self.polls()
+        for kind in ([p for p in polls if p[1]], [p for p in polls if not p[1]]):
+            before = self.cr.sql_log_count
+            self.Bus._poll_batch(kind[:1])
+            one = self.cr.sql_log_count - before
+            before = self.cr.sql_log_count
+            self.Bus._poll_batch(kind * 3)
+            self.assertEqual(self.cr.sql_log_count - before, one)
         before = self.cr.sql_log_count
-        self.Bus._poll_batch(later[:1])
-        one = self.cr.sql_log_count - before
-        before = self.cr.sql_log_count
-        self.Bus._poll_batch(later)
-        self.assertEqual(self.cr.sql_log_count - before, one)
+        self.Bus._poll_batch(polls)
+        self.assertEqual(self.cr.sql_log_count - before, 2)
 
     def test_a_channel_named_twice_gets_each_notification_once(self):
         channel = self.pos_a._get_full_channel_name("x")

@@ -27,7 +27,7 @@ CLIENT = dict(
     pong_timeout=10.0,  # offline when no notification within this of a PING
     retry_delay=2.0,  # first retry after a failed poll, doubling...
     retry_max=8.0,  # ...up to this
-    poll_timeout=65.0,  # give up on a poll (Odoo answers after 50 s)
+    poll_timeout=65.0,  # give up on a poll (an idle POS poll is answered after 55 s)
 )
 
 
