@@ -9,23 +9,25 @@ reaches the last one most of a second after the first. Here
 
 * the session is Odoo's (its store, by the ``session_id`` cookie), of a
   user, of a database the dbfilter lets through and that has this addon;
-* the polls that arrive together are checked in one cursor, after one
-  ``check_signaling`` (``Authorizer``): the session's token as Odoo checks
+* the poll listens, then the polls that arrive together are checked and
+  read in one cursor (``Authorizer``): the session's token as Odoo checks
   it (``security.check_session``), who may listen as on Odoo's path
-  (``pos.config._check_longpolling_channels``, as the session's user, in
-  the request's context);
-* the poll then waits in the dispatcher as on Odoo's path, and is answered
-  with one JSON encode and the headers Odoo's answer has; the session,
-  unchanged, is not saved.
+  (``pos.config._check_longpolling_polls``, as the session's user, in the
+  request's context), then the bus;
+* it then waits in the dispatcher as on Odoo's path, and is answered with
+  one JSON encode and the headers Odoo's answer has; the session, unchanged,
+  is not saved.
 
-Nothing is cached beyond Odoo's own caches (the session token, access
-rights and rules: dropped on logout, password change and by registry
-signaling). A POS poll's answer lacks what Odoo adds to every poll (the
-``broadcast`` channel, mail's channels of the user), which the POS client
-ignores. Any doubt (no cookie, an explicit session id, no user, an option
-Odoo acts on, a channel that is not a POS channel of the session's
-database, a check that fails, a database error) and the request takes
-Odoo's own path, unchanged, which answers or refuses it as it would.
+What is kept between polls, and its bound: a session, until its file
+changes (every save: logout, login, a new token), checked at every poll;
+registry signaling (another process's change of rights, passwords,
+modules, which clears Odoo's caches), checked at most once a second.
+A POS poll's answer lacks what Odoo adds to every poll (the ``broadcast``
+channel, mail's channels of the user), which the POS client ignores. Any
+doubt (no cookie, an explicit session id, no user, an option Odoo acts on,
+a channel that is not a POS channel of the session's database, a check
+that fails, a database error) and the request takes Odoo's own path,
+unchanged, which answers or refuses it as it would.
 """
 import functools
 from contextlib import closing
