@@ -51,11 +51,13 @@ class BatchReader(Batcher):
 
     def serve(self, jobs):
         # Closed, not committed: it only reads.
-        with reading_for_pos_polls(), closing(odoo.registry(self.dbname).cursor()) as cr:
-            self.read(api.Environment(cr, SUPERUSER_ID, {})["bus.bus"], jobs)
+        with reading_for_pos_polls(), closing(
+            odoo.registry(self.dbname).cursor()
+        ) as cr:
+            self.read_jobs(api.Environment(cr, SUPERUSER_ID, {})["bus.bus"], jobs)
 
     @staticmethod
-    def read(bus_bus, jobs):
+    def read_jobs(bus_bus, jobs):
         """Set each job's result: ``bus_bus._poll_batch`` of its
         ``(channels, last)``, or its error."""
         try:

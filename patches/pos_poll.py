@@ -30,11 +30,11 @@ that fails, a database error) and the request takes Odoo's own path,
 unchanged, which answers or refuses it as it would.
 """
 import functools
-from contextlib import closing
 import io
 import json
 import os
 import time
+from contextlib import closing
 
 import psycopg2
 from werkzeug.http import dump_cookie, parse_cookie
@@ -112,6 +112,8 @@ sessions = SessionCache()
 
 class _Host:
     """What ``http.db_filter`` reads of a request."""
+
+    __slots__ = ("environ",)
 
     def __init__(self, environ):
         self.environ = environ
@@ -225,7 +227,7 @@ class Authorizer(Batcher):
             cls.check_group(cr, group)
         checked = [job for job in jobs if job.result is not ODOOS_PATH]
         reads = [Job((job.args[1], job.args[0].last)) for job in checked]
-        BatchReader.read(api.Environment(cr, SUPERUSER_ID, {})["bus.bus"], reads)
+        BatchReader.read_jobs(api.Environment(cr, SUPERUSER_ID, {})["bus.bus"], reads)
         for job, read in zip(checked, reads):
             job.result = ODOOS_PATH if read.error else (job.result, read.result)
 
@@ -238,9 +240,7 @@ class Authorizer(Batcher):
             job.result = ODOOS_PATH
         try:
             valid = [
-                job
-                for job in jobs
-                if security.check_session(job.args[0].session, env)
+                job for job in jobs if security.check_session(job.args[0].session, env)
             ]
             results = env["pos.config"]._check_longpolling_polls(
                 [(job.args[0].channels, job.args[0].last) for job in valid]

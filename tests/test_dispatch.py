@@ -259,7 +259,9 @@ class TestWhichPollsAreBatched(BaseCase):
             self.route(dbname, [pos_channel, "broadcast"]),
             ("batch", [pos_channel, "broadcast", wake], (0, 55)),
         )
-        self.assertEqual(self.route(dbname, ["broadcast"]), ("odoo", ["broadcast"], (0, {}, None)))
+        self.assertEqual(
+            self.route(dbname, ["broadcast"]), ("odoo", ["broadcast"], (0, {}, None))
+        )
         self.assertEqual(self.route(dbname, [pos_channel], {"peek": True}), ("peek",))
         self.assertEqual(
             self.route(dbname, [pos_channel], evented=False),

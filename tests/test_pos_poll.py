@@ -125,9 +125,7 @@ class TestPosPollPath(HttpCase):
             [n["message"] for n in notifications],
             [{"type": "x", "payload": {"n": 1}}],
         )
-        foreign = read_poll(
-            self.environ(self.login(self.foreign), params), self.store
-        )
+        foreign = read_poll(self.environ(self.login(self.foreign), params), self.store)
         self.assertEqual(self.check_and_read(foreign), [ODOOS_PATH])
 
     def test_not_a_pos_poll(self):
@@ -147,16 +145,29 @@ class TestPosPollPath(HttpCase):
             ("not an object", self.environ(sid, body=b"[1]")),
             ("params not an object", self.environ(sid, body=b'{"params": [1]}')),
             ("bad last", self.environ(sid, {"channels": self.channels, "last": "5"})),
-            ("unknown argument", self.environ(sid, {"channels": [], "last": 0, "x": 1})),
+            (
+                "unknown argument",
+                self.environ(sid, {"channels": [], "last": 0, "x": 1}),
+            ),
             (
                 "presence",
                 self.environ(
                     sid,
-                    {"channels": self.channels, "last": 0, "options": {"bus_inactivity": 3}},
+                    {
+                        "channels": self.channels,
+                        "last": 0,
+                        "options": {"bus_inactivity": 3},
+                    },
                 ),
             ),
-            ("context", self.environ(sid, {"channels": self.channels, "last": 0, "context": 1})),
-            ("other channel", self.environ(sid, {"channels": ["broadcast"], "last": 0})),
+            (
+                "context",
+                self.environ(sid, {"channels": self.channels, "last": 0, "context": 1}),
+            ),
+            (
+                "other channel",
+                self.environ(sid, {"channels": ["broadcast"], "last": 0}),
+            ),
             ("other database", self.environ(sid, {"channels": [other_db], "last": 0})),
         ):
             with self.subTest(what):
@@ -224,14 +235,13 @@ class TestPosPollPath(HttpCase):
     def test_the_answer_has_odoos_headers(self):
         poll = read_poll(self.environ(self.login(self.cashier)), self.store)
         started = []
-        body = pos_poll.respond(
-            poll, [{"id": 3}], lambda *args: started.append(args)
-        )
+        body = pos_poll.respond(poll, [{"id": 3}], lambda *args: started.append(args))
         ((status, headers),) = started
         headers = dict(headers)
         self.assertEqual(status, "200 OK")
         self.assertEqual(
-            json.loads(b"".join(body)), {"jsonrpc": "2.0", "id": 7, "result": [{"id": 3}]}
+            json.loads(b"".join(body)),
+            {"jsonrpc": "2.0", "id": 7, "result": [{"id": 3}]},
         )
         self.assertEqual(headers["Content-Type"], "application/json")
         self.assertEqual(headers["Access-Control-Allow-Origin"], "*")
