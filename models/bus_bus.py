@@ -168,10 +168,11 @@ class BusBus(models.Model):
 
     @staticmethod
     def _json_message(row, messages):
-        # Parsed once, however many polls get it.
-        if row["id"] not in messages:
-            messages[row["id"]] = json.loads(row["message"])
-        return messages[row["id"]]
+        # Parsed once, however many polls and rows have it (a send to many
+        # POSes writes the same message in each row); read only.
+        if row["message"] not in messages:
+            messages[row["message"]] = json.loads(row["message"])
+        return messages[row["message"]]
 
     def unlink(self):
         self.env["pos.config"]._longpolling_note_deleted(self.ids)

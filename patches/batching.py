@@ -5,10 +5,10 @@ import threading
 class Job:
     __slots__ = ("args", "done", "result", "error")
 
-    def __init__(self, args):
+    def __init__(self, args, done=None):
         self.args = args
         # threading is gevent's own in the gevent process (monkey patched).
-        self.done = threading.Event()
+        self.done = done or threading.Event()
         self.result = None
         self.error = None
 
@@ -27,6 +27,8 @@ class Batcher:
         self.dbname = dbname
         self._spawn = spawn
         self._pending = []
+        # Set once the jobs pending now are done: one event wakes them all.
+        self._done = threading.Event()
         self._running = False
 
     def run(self, *args, timeout=None):
@@ -44,20 +46,20 @@ class Batcher:
         return job.result
 
     def submit(self, *args):
-        job = Job(args)
+        job = Job(args, self._done)
         self._pending.append(job)
         return job
 
     def flush(self):
         """Serve every job submitted so far."""
         jobs, self._pending = self._pending, []
+        done, self._done = self._done, threading.Event()
         try:
             self.serve(jobs)
         except Exception as error:  # pylint: disable=broad-except
             for job in jobs:
                 job.error = error
-        for job in jobs:
-            job.done.set()
+        done.set()
 
     def serve(self, jobs):
         raise NotImplementedError
