@@ -2,7 +2,7 @@
     "name": "POS Longpolling",
     "summary": "Push messages from the backend to open Point of Sale screens "
     "over Odoo's longpolling bus",
-    "version": "15.0.1.0.0",
+    "version": "15.0.1.1.0",
     "category": "Point of Sale",
     "author": "pos_longpolling contributors",
     "license": "LGPL-3",

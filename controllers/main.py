@@ -70,10 +70,12 @@ def check_poll(channels, last, options, unknown):
     return list(dict.fromkeys(channels)), last, options
 
 
-def with_gap(answer, deleted_id, last, peek=False):
+def with_gap(answer, deleted_id, last, newest, peek=False):
     """A peek poll's ``answer`` (``{notifications, channels}``) with the gap
-    notification first, in the shape the poll asked for."""
-    gap = {"id": deleted_id, "message": {"type": GAP_TYPE, "payload": {"last": last}}}
+    notification first, in the shape the poll asked for. ``newest``: the
+    bus's newest id, which the client's last id never passes for a gap."""
+    payload = {"last": last, "newest": newest}
+    gap = {"id": deleted_id, "message": {"type": GAP_TYPE, "payload": payload}}
     notifications = [gap] + answer["notifications"]
     return dict(answer, notifications=notifications) if peek else notifications
 
@@ -97,6 +99,7 @@ class PosLongpollingController(BusController):
             deleted_id = PosConfig._check_longpolling_channels(channels, last)
             if not deleted_id:
                 return super()._poll(dbname, channels, last, options)
+            newest = request.env["pos.longpolling.gap"].sudo()._newest_bus_id()
             answer = super()._poll(dbname, channels, last, dict(options, peek=True))
         except (psycopg2.Error, PoolError, TimeoutError) as error:
             # The database is down or restarting: one warning line, and the
@@ -104,7 +107,7 @@ class PosLongpollingController(BusController):
             raise UserError(
                 _("POS longpolling: the database is unavailable (%s).") % error
             ) from None
-        return with_gap(answer, deleted_id, last, options.get("peek"))
+        return with_gap(answer, deleted_id, last, newest, options.get("peek"))
 
     @route("/pos_longpolling/update", type="json", auth="public", cors="*")
     def update_connection(self, pos_id=None, message=None, db_name=None, **unknown):

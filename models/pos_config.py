@@ -16,6 +16,7 @@ set for a public sync server.
 import datetime
 import json
 import logging
+import re
 import reprlib
 import sys
 
@@ -90,21 +91,39 @@ def is_db_name(value):
     return isinstance(value, str) and 0 < len(value.encode()) <= MAX_DB_NAME
 
 
+# ASCII digits only: str.isdigit() also takes "²" and "٣", which int() refuses.
+POS_ID_TEXT = re.compile(r"[1-9][0-9]{0,9}\Z")
+
+
+def parse_pos_id(text):
+    """The POS id written ``text`` (as ``str(pos_id)``), else ``None``."""
+    if isinstance(text, str) and POS_ID_TEXT.match(text):
+        pos_id = int(text)
+        if pos_id <= MAX_POS_ID:
+            return pos_id
+    return None
+
+
 def parse_pos_channel(channel):
     """``(db, channel name, pos id)`` of a POS channel string, else ``None``."""
-    if not isinstance(channel, str) or not channel.startswith("["):
+    if (
+        not isinstance(channel, str)
+        or not channel.startswith("[")
+        or len(channel) > MAX_POLL_CHANNEL_LENGTH
+    ):
         return None
     try:
         parts = json.loads(channel)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if (
         isinstance(parts, list)
         and len(parts) == 3
         and all(isinstance(part, str) for part in parts)
-        and parts[2].isdigit()
     ):
-        return parts[0], parts[1], int(parts[2])
+        pos_id = parse_pos_id(parts[2])
+        if pos_id is not None:
+            return parts[0], parts[1], pos_id
     return None
 
 
@@ -144,14 +163,6 @@ class PosConfig(models.Model):
         help="Seconds the POS waits for the server's answer to a ping before "
         "it shows the connection as offline (2 to 120).",
     )
-    longpolling_deleted_id = fields.Integer(
-        "Newest Deleted Notification",
-        readonly=True,
-        copy=False,
-        help="Id of the newest bus notification of this POS that the bus's "
-        "clean-up deleted: a POS that had not read it missed messages.",
-    )
-
     @api.constrains("longpolling_max_silence_timeout", "longpolling_pong_timeout")
     def _check_longpolling_timeouts(self):
         (silence_min, silence_max), (pong_min, pong_max) = (
@@ -353,14 +364,10 @@ class PosConfig(models.Model):
 
     @api.model
     def _longpolling_deleted_ids(self, pos_ids):
-        """``{pos id: id of its newest deleted notification}`` (0 if none)."""
-        # Written by SQL only: nothing to flush.
-        self.env.cr.execute(
-            "SELECT id, COALESCE(longpolling_deleted_id, 0) FROM pos_config"
-            " WHERE id IN %s",
-            (tuple(pos_ids),),
-        )
-        return dict(self.env.cr.fetchall())
+        """``{pos id: id of its newest deleted notification}`` (0 if none),
+        never beyond the bus's newest notification id."""
+        deleted = self.env["pos.longpolling.gap"].sudo()._deleted_ids(pos_ids)
+        return {pos_id: deleted.get(pos_id, 0) for pos_id in pos_ids}
 
     @api.model
     def _longpolling_note_deleted(self, notification_ids):
@@ -383,14 +390,7 @@ class PosConfig(models.Model):
             if parsed and parsed[0] == dbname:
                 pos_id = parsed[2]
                 newest[pos_id] = max(newest.get(pos_id, 0), notification_id)
-        # Not write(): pos.config's reconfigures the POS (modules, groups).
-        for pos_id, notification_id in newest.items():
-            self.env.cr.execute(
-                "UPDATE pos_config SET longpolling_deleted_id = %s"
-                " WHERE id = %s AND COALESCE(longpolling_deleted_id, 0) < %s",
-                (notification_id, pos_id, notification_id),
-            )
-        self.invalidate_cache(["longpolling_deleted_id"], list(newest))
+        self.env["pos.longpolling.gap"].sudo()._note(newest)
 
     @api.model
     def _longpolling_answer_ping(self, pos_id, message, db_name=None):
@@ -400,8 +400,8 @@ class PosConfig(models.Model):
                 _('POS longpolling: the message must be "PING", not %s.')
                 % short_repr(message)
             )
-        if isinstance(pos_id, str) and pos_id.isdigit() and len(pos_id) < 11:
-            pos_id = int(pos_id)
+        if isinstance(pos_id, str) and parse_pos_id(pos_id) is not None:
+            pos_id = parse_pos_id(pos_id)
         if not is_pos_id(pos_id):
             raise ValidationError(
                 _("POS longpolling: pos_id must be a POS id, not %s.")

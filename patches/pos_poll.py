@@ -188,8 +188,9 @@ class Authorizer(Batcher):
         self.signaled_at = None
 
     def check(self, poll, channels):
-        """``(deleted id, notifications)`` of ``poll``, read on ``channels``
-        (the id of the newest deleted notification it missed, 0 if none),
+        """``(deleted id, newest id, notifications)`` of ``poll``, read on
+        ``channels`` (the id of the newest deleted notification it missed, 0
+        if none; the bus's newest id if it missed one),
         or ``ODOOS_PATH``: Odoo's path decides."""
         return self.run(poll, channels)
 
@@ -226,10 +227,19 @@ class Authorizer(Batcher):
         for group in groups.values():
             cls.check_group(cr, group)
         checked = [job for job in jobs if job.result is not ODOOS_PATH]
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        # The bus's newest id, for the gap notifications (rare).
+        newest = (
+            env["pos.longpolling.gap"]._newest_bus_id()
+            if any(job.result for job in checked)
+            else 0
+        )
         reads = [Job((job.args[1], job.args[0].last)) for job in checked]
-        BatchReader.read_jobs(api.Environment(cr, SUPERUSER_ID, {})["bus.bus"], reads)
+        BatchReader.read_jobs(env["bus.bus"], reads)
         for job, read in zip(checked, reads):
-            job.result = ODOOS_PATH if read.error else (job.result, read.result)
+            job.result = (
+                ODOOS_PATH if read.error else (job.result, newest, read.result)
+            )
 
     @staticmethod
     def check_group(cr, jobs):
@@ -274,13 +284,13 @@ def answer(poll):
         checked = authorizers[dbname].check(poll, channels)
         if checked is ODOOS_PATH:
             raise UseOdoosPath()
-        deleted_id, notifications = checked
+        deleted_id, newest, notifications = checked
         result = {
             "notifications": notifications,
             "channels": [bus.channel_with_db(dbname, c) for c in channels],
         }
         if deleted_id:
-            result = with_gap(result, deleted_id, poll.last, peek=True)
+            result = with_gap(result, deleted_id, poll.last, newest, peek=True)
         return result if peek else result["notifications"]
 
     if peek:

@@ -358,8 +358,14 @@ export class ChannelBus {
         );
         const gaps = valid.filter(({message}) => message.type === GAP_TYPE);
         let deletedId = 0;
-        for (const {id} of gaps) {
-            deletedId = Math.max(deletedId, id);
+        for (const {id, message} of gaps) {
+            // Never past the newest id the server says it has: a gap beyond
+            // it would make this tab skip every message until then.
+            const newest = (message.payload || {}).newest;
+            deletedId = Math.max(
+                deletedId,
+                Number.isInteger(newest) ? Math.min(id, newest) : 0
+            );
         }
         if (deletedId > this.lastId) {
             this._dispatch(this.gapCallbacks, "gap", {

@@ -111,7 +111,7 @@ describe("ChannelBus", () => {
         assert.equal(transport.current.params.last, 4);
         await answerRaw({
             notifications: [
-                {id: 8, message: {type: GAP_TYPE, payload: {last: 4}}},
+                {id: 8, message: {type: GAP_TYPE, payload: {last: 4, newest: 8}}},
                 {id: 3, message: {type: "a", payload: "old"}},
                 {id: 6, message: {type: "a", payload: "kept"}},
                 {id: 9, message: {type: "a", payload: "new"}},
@@ -462,7 +462,7 @@ describe("ChannelBus", () => {
         assert.deepEqual(gaps, []);
         // The server deleted up to id 9; id 6 was kept and still comes.
         await transport.answer([
-            [9, GAP_TYPE, {last: 2}],
+            [9, GAP_TYPE, {last: 2, newest: 9}],
             [6, "x", "kept"],
             [11, "x", "new"],
         ]);
@@ -475,9 +475,33 @@ describe("ChannelBus", () => {
         assert.equal(bus.lastId, 11);
         assert.equal(transport.current.params.last, 11);
         // Deleted and nothing else kept: the bus moves past them.
-        await transport.answer([[20, GAP_TYPE, {last: 11}]]);
+        await transport.answer([[20, GAP_TYPE, {last: 11, newest: 25}]]);
         assert.equal(gaps.length, 2);
         assert.equal(transport.current.params.last, 20);
+    });
+
+    test("a gap beyond the newest id the server answered does not move the last id", async () => {
+        const gaps = [];
+        bus.add_gap_callback((info) => gaps.push(info));
+        bus.add_channel_callback("x", (data) => received.push(data));
+        bus.start();
+        await transport.answer([[3, "x", "a"]]);
+        // A gap far beyond the bus's newest id: only up to the newest.
+        await transport.answer([[2147483647, GAP_TYPE, {last: 3, newest: 40}]]);
+        assert.deepEqual(
+            gaps.map(({lastId, deletedId}) => [lastId, deletedId]),
+            [[3, 40]]
+        );
+        assert.equal(transport.current.params.last, 40);
+        // A gap that does not say the newest id moves nothing.
+        await transport.answer([[900, GAP_TYPE, {last: 40}]]);
+        await transport.answer([[950, GAP_TYPE, {last: 40, newest: "950"}]]);
+        assert.equal(gaps.length, 1);
+        assert.equal(transport.current.params.last, 40);
+        // The messages after it still come.
+        await transport.answer([[41, "x", "b"]]);
+        assert.deepEqual(received, ["a", "b"]);
+        assert.equal(transport.current.params.last, 41);
     });
 
     test("a throwing gap callback is reported like a channel callback", async () => {
@@ -485,7 +509,7 @@ describe("ChannelBus", () => {
             throw new Error("reload failed");
         });
         bus.start();
-        await transport.answer([[5, GAP_TYPE, {last: 0}]]);
+        await transport.answer([[5, GAP_TYPE, {last: 0, newest: 5}]]);
         assert.deepEqual(
             errors.map(([message, channel]) => [message, channel]),
             [["reload failed", "gap"]]
