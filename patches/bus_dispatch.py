@@ -13,6 +13,10 @@ at that moment; a *peek* reads there too and returns at once. A wake-up
 with nothing to read (every poll is woken when the bus listener reconnects)
 waits again. Every other poll is Odoo's.
 
+A key of ``channels`` (what a NOTIFY wakes) is dropped once no poll waits
+on it, Odoo's polls' included (Odoo leaves it): its memory is that of the
+polls waiting now, whatever channel names clients make up.
+
 Every POS poll, in either mode, also listens to the wake channel of each of
 its channel names (``models/bus_bus``: one NOTIFY for a send to all POSes)
 and waits ``POS_POLL_TIMEOUT`` seconds (Odoo's 50 + 5: an idle POS polls
@@ -86,16 +90,37 @@ class PosDispatch(bus.ImDispatch):
         options = options or {}
         pos_channels = self.pos_channels(dbname, channels)
         if not pos_channels:
-            return super().poll(dbname, channels, last, options, timeout)
+            return self.odoos_poll(dbname, channels, last, options, timeout)
         timeout = timeout or POS_POLL_TIMEOUT
         if not odoo.evented:
-            return super().poll(dbname, pos_channels, last, options, timeout)
+            return self.odoos_poll(dbname, pos_channels, last, options, timeout)
         if options.get("peek"):
             return {
                 "notifications": self.reader(dbname).fetch(pos_channels, last),
                 "channels": [bus.channel_with_db(dbname, c) for c in pos_channels],
             }
         return self.poll_in_batch(dbname, pos_channels, last, timeout)
+
+    def odoos_poll(self, dbname, channels, last, options, timeout):
+        """Odoo's ``poll``, which leaves the key of every channel it waited
+        on in ``self.channels``: dropped here once no poll waits on it."""
+        try:
+            return super().poll(dbname, channels, last, options, timeout)
+        finally:
+            self.forget_idle(
+                bus.hashable(bus.channel_with_db(dbname, c)) for c in channels
+            )
+
+    def forget_idle(self, keys):
+        """Drop the keys of ``keys`` on which no poll waits any more: a
+        client naming new channels at every poll grows nothing. In the
+        gevent process only, where no other poll runs between the check and
+        the drop (threads could add a waiter to a set being dropped)."""
+        if not odoo.evented:
+            return
+        for key in keys:
+            if not self.channels.get(key, True):
+                del self.channels[key]
 
     @staticmethod
     def pos_channels(dbname, channels, names=None):
@@ -147,6 +172,7 @@ class PosDispatch(bus.ImDispatch):
                     events = self.channels.get(key)
                     if events:
                         events.discard(event)
+                self.forget_idle(keys)
 
 
 readers = {}

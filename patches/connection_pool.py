@@ -4,10 +4,12 @@ A message to hundreds of POSes wakes all their polls at once, and each POS
 polls again at once: every one of those requests takes a connection for a
 moment (registry signaling, session, access check), and Odoo's pool
 (``db_maxconn``) fails each borrow over its size with ``PoolError``. Here a
-borrow for a database with this addon, made while serving a POS poll (the
-request ``/longpolling/poll`` naming a POS channel, or the batch reader of
-``bus_dispatch``), waits up to ``WAIT`` seconds, in arrival order, for a
-connection given back. It never waits when its greenlet already holds a
+borrow for a database with this addon, made while serving a POS poll that
+passed Odoo's check (on Odoo's path: once the poll controller let it listen;
+beside it: the checks and reads of ``pos_poll`` and ``bus_dispatch`` for
+polls whose session passed Odoo's check before), waits up to ``WAIT``
+seconds, in arrival order, for a connection given back. Anonymous,
+logged-out and refused requests never wait, whatever they look like. It never waits when its greenlet already holds a
 connection (Odoo nests borrows: ``check_signaling`` keeps its cursor while
 ``Registry.new`` opens more), so holders cannot wait on each other. Every
 other borrower fails as fast as in Odoo.
@@ -21,7 +23,6 @@ import time
 import odoo
 from odoo import http, sql_db
 
-from ..models.pos_config import MAX_POLL_CHANNELS, parse_pos_channel
 from .installed import installed_in
 
 WAIT = 15
@@ -30,9 +31,13 @@ _readers = set()
 
 
 @contextlib.contextmanager
-def reading_for_pos_polls():
-    """The current greenlet reads for POS polls: its borrows may wait."""
+def reading_for_pos_polls(may_wait=True):
+    """The current greenlet reads for POS polls that passed Odoo's check:
+    its borrows may wait (unless not ``may_wait``)."""
     me = threading.current_thread()
+    if not may_wait:
+        yield
+        return
     _readers.add(me)
     try:
         yield
@@ -41,24 +46,13 @@ def reading_for_pos_polls():
 
 
 def serving_pos_poll():
-    """Whether the current request is a long poll naming a POS channel."""
+    """Whether the current request is a long poll of POS channels that the
+    poll controller let listen, for a user (it marks the request)."""
     try:
         request = http.request._get_current_object()
     except RuntimeError:  # outside a request
         return False
-    answer = getattr(request, "_pos_longpolling_poll", None)
-    if answer is None:
-        params = getattr(request, "params", None) or {}
-        channels = params.get("channels")
-        answer = (
-            request.httprequest.path == POLL_PATH
-            and isinstance(channels, list)
-            and any(
-                parse_pos_channel(channel) for channel in channels[:MAX_POLL_CHANNELS]
-            )
-        )
-        request._pos_longpolling_poll = answer
-    return answer
+    return getattr(request, "_pos_longpolling_checked", False)
 
 
 class PoolQueue:

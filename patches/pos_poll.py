@@ -32,6 +32,7 @@ unchanged, which answers or refuses it as it would.
 import functools
 import io
 import json
+import logging
 import os
 import time
 from contextlib import closing
@@ -43,6 +44,7 @@ import odoo
 from odoo import SUPERUSER_ID, api, http
 from odoo.exceptions import ValidationError
 from odoo.service import security
+from odoo.sql_db import PoolError
 from odoo.tools import date_utils
 from odoo.tools._vendor.sessions import FilesystemSessionStore
 
@@ -54,6 +56,8 @@ from .batching import Batcher, Job
 from .bus_dispatch import POS_POLL_TIMEOUT, BatchReader
 from .connection_pool import POLL_PATH, reading_for_pos_polls
 from .installed import installed_in
+
+_logger = logging.getLogger(__name__)
 
 # A poll of 100 channels of 512 characters (check_poll's bounds) fits.
 MAX_BODY = 64 * 1024
@@ -101,10 +105,23 @@ class SessionCache:
         if entry is None or entry[0] != version:
             if len(self.entries) >= self.size:
                 self.entries.clear()
-            entry = self.entries[sid] = (version, store.get(sid))
+            # [version, session, whether it passed Odoo's check]
+            entry = self.entries[sid] = [version, store.get(sid), False]
         session = entry[1]
         # A copy: a poll never changes its session, nor another poll's.
         return store.session_class(dict(session), session.sid, False)
+
+    def vouch(self, sid):
+        """The session ``sid``, as read last, passed Odoo's check."""
+        entry = self.entries.get(sid)
+        if entry is not None:
+            entry[2] = True
+
+    def vouched(self, sid):
+        """Whether the session ``sid`` passed Odoo's check since its file
+        last changed: only then may its polls wait for a connection."""
+        entry = self.entries.get(sid)
+        return entry is not None and entry[2]
 
 
 sessions = SessionCache()
@@ -195,7 +212,10 @@ class Authorizer(Batcher):
         return self.run(poll, channels)
 
     def serve(self, jobs):
-        with reading_for_pos_polls():
+        # Only polls of sessions that passed Odoo's check before may wait
+        # for a connection: a session of the store is not proof enough.
+        vouched = any(sessions.vouched(job.args[0].session.sid) for job in jobs)
+        with reading_for_pos_polls(may_wait=vouched):
             registry = self.registry()
             try:
                 # Closed, not committed: it only reads.
@@ -252,6 +272,8 @@ class Authorizer(Batcher):
             valid = [
                 job for job in jobs if security.check_session(job.args[0].session, env)
             ]
+            for job in valid:
+                sessions.vouch(job.args[0].session.sid)
             results = env["pos.config"]._check_longpolling_polls(
                 [(job.args[0].channels, job.args[0].last) for job in valid]
             )
@@ -310,9 +332,29 @@ def session_cookie(sid):
     return _session_cookie(sid, int(time.time() // 60))
 
 
-def respond(poll, result, start_response):
+def respond_unavailable(poll, error, start_response):
+    """A JSON-RPC error for ``poll``, which waited for the database in vain
+    (a full pool, a batch timeout): the POS retries later."""
+    # Odoo's text (controllers/main); not translated: the database is out.
+    message = "POS longpolling: the database is unavailable (%s)." % error
+    _logger.warning("%s: %s", poll.session.db, message)
+    error = {
+        "code": 200,
+        "message": "Odoo Server Error",
+        "data": {
+            "name": "odoo.exceptions.UserError",
+            "debug": "",
+            "message": message,
+            "arguments": [message],
+            "context": {},
+        },
+    }
+    return respond(poll, error, start_response, key="error")
+
+
+def respond(poll, result, start_response, key="result"):
     body = json.dumps(
-        {"jsonrpc": "2.0", "id": poll.rid, "result": result},
+        {"jsonrpc": "2.0", "id": poll.rid, key: result},
         default=date_utils.json_default,
     ).encode()
     start_response(
@@ -341,6 +383,9 @@ def install(root_class=http.Root):
         if poll is not None:
             try:
                 result = answer(poll)
+            except (PoolError, TimeoutError, psycopg2.OperationalError) as error:
+                # It waited already: Odoo's path would wait again.
+                return respond_unavailable(poll, error, start_response)
             except Exception:  # pylint: disable=broad-except
                 # UseOdoosPath, or an error Odoo's path answers as it does.
                 result = ODOOS_PATH
