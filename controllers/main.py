@@ -97,9 +97,6 @@ class PosLongpollingController(BusController):
         try:
             PosConfig = request.env["pos.config"]
             deleted_id = PosConfig._check_longpolling_channels(channels, last)
-            if request.session.uid:
-                # Its borrows may now wait (patches/connection_pool).
-                request._pos_longpolling_checked = True
             if not deleted_id:
                 return super()._poll(dbname, channels, last, options)
             newest = request.env["pos.longpolling.gap"].sudo()._newest_bus_id()

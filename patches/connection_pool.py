@@ -4,12 +4,14 @@ A message to hundreds of POSes wakes all their polls at once, and each POS
 polls again at once: every one of those requests takes a connection for a
 moment (registry signaling, session, access check), and Odoo's pool
 (``db_maxconn``) fails each borrow over its size with ``PoolError``. Here a
-borrow for a database with this addon, made while serving a POS poll that
-passed Odoo's check (on Odoo's path: once the poll controller let it listen;
-beside it: the checks and reads of ``pos_poll`` and ``bus_dispatch`` for
-polls whose session passed Odoo's check before), waits up to ``WAIT``
-seconds, in arrival order, for a connection given back. Anonymous,
-logged-out and refused requests never wait, whatever they look like. It never waits when its greenlet already holds a
+borrow for a database with this addon, made by the greenlets that read for
+POS polls that passed Odoo's check (``reading_for_pos_polls``: the batch
+reader of ``bus_dispatch``, which serves polls the poll controller or
+``pos_poll`` let listen; ``pos_poll``'s checks, for sessions that passed
+Odoo's check before), waits up to ``WAIT`` seconds, in arrival order, for
+a connection given back. A request's own borrows never wait: anonymous,
+logged-out and refused requests fail as fast as in Odoo, whatever they
+look like. It never waits when its greenlet already holds a
 connection (Odoo nests borrows: ``check_signaling`` keeps its cursor while
 ``Registry.new`` opens more), so holders cannot wait on each other. Every
 other borrower fails as fast as in Odoo.
@@ -21,7 +23,7 @@ import threading
 import time
 
 import odoo
-from odoo import http, sql_db
+from odoo import sql_db
 
 from .installed import installed_in
 
@@ -45,20 +47,10 @@ def reading_for_pos_polls(may_wait=True):
         _readers.discard(me)
 
 
-def serving_pos_poll():
-    """Whether the current request is a long poll of POS channels that the
-    poll controller let listen, for a user (it marks the request)."""
-    try:
-        request = http.request._get_current_object()
-    except RuntimeError:  # outside a request
-        return False
-    return getattr(request, "_pos_longpolling_checked", False)
-
-
 class PoolQueue:
     """Who may wait for a connection of one pool class, and in what order."""
 
-    def __init__(self, wait=WAIT, may_wait=serving_pos_poll):
+    def __init__(self, wait=WAIT, may_wait=lambda: False):
         self.wait = wait
         self.may_wait = may_wait
         # threading is gevent's own in the gevent process (monkey patched).

@@ -9,6 +9,9 @@ reaches the last one most of a second after the first. Here
 
 * the session is Odoo's (its store, by the ``session_id`` cookie), of a
   user, of a database the dbfilter lets through and that has this addon;
+  its class checks it as Odoo's does (``check_security``), and no module of
+  the database overrides how ``ir.http`` authenticates it (``AUTH_HOOKS``):
+  else its polls take Odoo's path, which runs those overrides;
 * the poll listens, then the polls that arrive together are checked and
   read in one cursor (``Authorizer``): the session's token as Odoo checks
   it (``security.check_session``), who may listen as on Odoo's path
@@ -35,6 +38,7 @@ import json
 import logging
 import os
 import time
+import weakref
 from contextlib import closing
 
 import psycopg2
@@ -48,6 +52,7 @@ from odoo.sql_db import PoolError
 from odoo.tools import date_utils
 from odoo.tools._vendor.sessions import FilesystemSessionStore
 
+from odoo.addons.base.models.ir_http import IrHttp
 from odoo.addons.bus.models import bus
 
 from ..controllers.main import check_poll, with_gap
@@ -179,6 +184,7 @@ def read_poll(environ, session_store):
         or not dbname
         or not session.uid
         or session.profile_session
+        or not stock_session_check(session)
         or not installed_in(dbname)
         or dbname not in http.db_filter([dbname], httprequest=_Host(environ))
     ):
@@ -188,6 +194,38 @@ def read_poll(environ, session_store):
     context = dict(session.context) if context is None else context
     names = {name for _db, name, _pos_id in parsed}
     return Poll(request.get("id"), session, context, channels, names, last, options)
+
+
+# How Odoo 15 authenticates a request of a public route for a session with a
+# user: ir.http._authenticate calls the session's check_security
+# (security.check_session, which the Authorizer calls), then
+# _auth_method_public (or _auth_method_user) sets the request's user.
+AUTH_HOOKS = ("_authenticate", "_auth_method_public", "_auth_method_user")
+# Odoo's own extensions of them that change nothing for a session with a
+# user: website's sets the website's public user where the session has none.
+ODOOS_SESSION_NEUTRAL = {("odoo.addons.website.models.ir_http", "_auth_method_public")}
+_stock_authentication = weakref.WeakKeyDictionary()
+
+
+def stock_authentication(ir_http):
+    """Whether the class ``ir_http`` (a registry's ``ir.http``) authenticates
+    requests of sessions with a user as base does: no module of the database
+    overrides ``AUTH_HOOKS`` (OCA's auth_session_timeout does), which polls
+    answered here would bypass."""
+    if ir_http not in _stock_authentication:
+        _stock_authentication[ir_http] = not any(
+            hook in klass.__dict__
+            and klass is not IrHttp
+            and (klass.__module__, hook) not in ODOOS_SESSION_NEUTRAL
+            for klass in ir_http.__mro__
+            for hook in AUTH_HOOKS
+        )
+    return _stock_authentication[ir_http]
+
+
+def stock_session_check(session):
+    """Whether the session class checks a session as Odoo's does."""
+    return type(session).check_security is http.OpenERPSession.check_security
 
 
 class Authorizer(Batcher):
@@ -268,6 +306,8 @@ class Authorizer(Batcher):
         env = api.Environment(cr, poll.session.uid, poll.context)
         for job in jobs:
             job.result = ODOOS_PATH
+        if not stock_authentication(type(env["ir.http"])):
+            return
         try:
             valid = [
                 job for job in jobs if security.check_session(job.args[0].session, env)

@@ -16,6 +16,16 @@ def json_rpc(case, url, params):
     return response.json()
 
 
+def set_deleted_id(env, config, deleted_id):
+    """As if the bus had deleted notification ``deleted_id`` of ``config``
+    (the bus's ids reach it at least)."""
+    env.cr.execute(
+        "SELECT setval('bus_bus_id_seq', GREATEST(%s, last_value)) FROM bus_bus_id_seq",
+        (deleted_id,),
+    )
+    env["pos.longpolling.gap"].sudo()._note({config.id: deleted_id})
+
+
 class PosLongpollingCase(TransactionCase):
     """Three POS configs: two with an open session, one without."""
 
@@ -32,6 +42,9 @@ class PosLongpollingCase(TransactionCase):
                 {"config_id": config.id, "user_id": cls.env.uid}
             )
         cls.dbname = cls.env.cr.dbname
+
+    def deleted_id(self, config):
+        return self.PosConfig._longpolling_deleted_ids([config.id])[config.id]
 
     def last_bus_id(self):
         return self.env["bus.bus"].sudo().search([], order="id desc", limit=1).id or 0

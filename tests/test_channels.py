@@ -2,7 +2,7 @@ from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
 from ..models.pos_config import ALLOW_PUBLIC_PARAM, parse_pos_channel
-from .common import PosLongpollingCase
+from .common import PosLongpollingCase, set_deleted_id
 
 
 @tagged("post_install", "-at_install")
@@ -71,10 +71,7 @@ class TestChannelAccess(PosLongpollingCase):
             self.check(self.cashier, ['["another_db","c","%d"]' % self.pos_a.id])
 
     def test_polls_checked_together_as_one_by_one(self):
-        self.env.cr.execute(
-            "UPDATE pos_config SET longpolling_deleted_id = 90 WHERE id = %s",
-            (self.pos_b.id,),
-        )
+        set_deleted_id(self.env, self.pos_b, 90)
         polls = [
             (self.channels_a, 0),
             ([self.pos_b._get_full_channel_name("x")], 50),
@@ -167,10 +164,10 @@ class TestGap(PosLongpollingCase):
         self.pos_a._send_to_channel("x", "kept")
         self.assertEqual(self.PosConfig._check_longpolling_channels(channels, start), 0)
         Bus.search([("id", ">", start), ("id", "<=", kept)]).unlink()
-        deleted_a = self.pos_a.longpolling_deleted_id
+        deleted_a = self.deleted_id(self.pos_a)
         self.assertGreater(deleted_a, start)
-        self.assertGreater(self.pos_b.longpolling_deleted_id, deleted_a)
-        self.assertFalse(self.pos_closed.longpolling_deleted_id)
+        self.assertGreater(self.deleted_id(self.pos_b), deleted_a)
+        self.assertFalse(self.deleted_id(self.pos_closed))
         # Read before the deletion, or a first poll: nothing missed.
         for last in (0, deleted_a, kept):
             self.assertEqual(
@@ -185,7 +182,7 @@ class TestGap(PosLongpollingCase):
             [('["other_db","x","%d"]' % self.pos_a.id, "x", 1), ("broadcast", "x", 1)]
         )
         Bus.search([("id", ">", newest)]).unlink()
-        self.assertEqual(self.pos_a.longpolling_deleted_id, deleted_a)
+        self.assertEqual(self.deleted_id(self.pos_a), deleted_a)
 
     def test_odoo_garbage_collection_is_seen(self):
         start = self.last_bus_id()
@@ -195,4 +192,4 @@ class TestGap(PosLongpollingCase):
             (start,),
         )
         self.env["bus.bus"]._gc_messages()
-        self.assertGreater(self.pos_a.longpolling_deleted_id, start)
+        self.assertGreater(self.deleted_id(self.pos_a), start)

@@ -10,6 +10,7 @@ from ..patches import pos_poll
 from ..patches.batching import Job
 from ..patches.bus_dispatch import PosDispatch
 from ..patches.pos_poll import ODOOS_PATH, Authorizer, read_poll
+from .common import set_deleted_id
 
 
 @tagged("post_install", "-at_install")
@@ -102,10 +103,7 @@ class TestPosPollPath(HttpCase):
         self.assertEqual(poll.context, context)
 
     def test_a_poll_that_missed_deleted_notifications(self):
-        self.env.cr.execute(
-            "UPDATE pos_config SET longpolling_deleted_id = 500 WHERE id = %s",
-            (self.pos.id,),
-        )
+        set_deleted_id(self.env, self.pos, 500)
         params = {"channels": self.channels, "last": 20, "options": {"peek": True}}
         poll = read_poll(self.environ(self.login(self.cashier), params), self.store)
         self.assertEqual(poll.options, {"peek": True})
@@ -119,7 +117,7 @@ class TestPosPollPath(HttpCase):
         sid = self.login(self.cashier)
         params = {"channels": self.channels, "last": last}
         poll = read_poll(self.environ(sid, params), self.store)
-        ((deleted_id, notifications),) = self.check_and_read(poll)
+        ((deleted_id, _newest, notifications),) = self.check_and_read(poll)
         self.assertEqual(deleted_id, 0)
         self.assertEqual(
             [n["message"] for n in notifications],
