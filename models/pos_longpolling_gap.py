@@ -16,7 +16,7 @@ class PosLongpollingGap(models.Model):
     _log_access = False
 
     config_id = fields.Many2one(
-        "pos.config", required=True, ondelete="cascade", index=True
+        "pos.config", "Point of Sale", required=True, ondelete="cascade", index=True
     )
     deleted_id = fields.Integer(
         "Newest Deleted Notification",
