@@ -163,6 +163,7 @@ class PosConfig(models.Model):
         help="Seconds the POS waits for the server's answer to a ping before "
         "it shows the connection as offline (2 to 120).",
     )
+
     @api.constrains("longpolling_max_silence_timeout", "longpolling_pong_timeout")
     def _check_longpolling_timeouts(self):
         (silence_min, silence_max), (pong_min, pong_max) = (

@@ -13,7 +13,8 @@ Unavailable" and the session is kept. Reaching the server means a
 connection-level error: ``InterfaceError`` (a connection the restart
 closed; Odoo answers it 500 with a traceback), or an ``OperationalError``
 with no SQLSTATE, a class 08 one, 53300 (too many connections) or 57P01 to
-57P03 (shutting down, starting up). The database is
+57P03 (shutting down, starting up); so is a full connection pool
+(``PoolError``), which Odoo answers 500 with a traceback. The database is
 missing when PostgreSQL says so (SQLSTATE 3D000, *invalid_catalog_name*):
 psycopg2 gives no SQLSTATE for an error while connecting, where libpq keeps
 only the server's text, so there its message ``database "…" does not exist``
@@ -31,6 +32,7 @@ from werkzeug.exceptions import ServiceUnavailable
 
 from odoo import http
 from odoo.modules.registry import Registry
+from odoo.sql_db import PoolError
 
 from .installed import ADDON
 
@@ -79,6 +81,15 @@ def install(registry_class=Registry, called_by_dispatch=None):
                 "Database %s unreachable (%s): 503, session kept.", self.db_name, reason
             )
             raise ServiceUnavailable("The database cannot be reached.") from None
+        except PoolError as error:
+            # A full pool: no one waits here (patches/connection_pool), and
+            # Odoo would answer 500 with a traceback.
+            if not (
+                called_by_dispatch(sys._getframe(1)) and ADDON in self._init_modules
+            ):
+                raise
+            _logger.warning("Database %s: %s: 503.", self.db_name, error)
+            raise ServiceUnavailable("The database is busy.") from None
 
     keep_sessions.keeps_sessions = True
     registry_class.check_signaling = keep_sessions

@@ -295,9 +295,7 @@ class Authorizer(Batcher):
         reads = [Job((job.args[1], job.args[0].last)) for job in checked]
         BatchReader.read_jobs(env["bus.bus"], reads)
         for job, read in zip(checked, reads):
-            job.result = (
-                ODOOS_PATH if read.error else (job.result, newest, read.result)
-            )
+            job.result = ODOOS_PATH if read.error else (job.result, newest, read.result)
 
     @staticmethod
     def check_group(cr, jobs):

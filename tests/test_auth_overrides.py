@@ -16,6 +16,13 @@ from ..patches.pos_poll import (
 )
 
 
+class Session(http.OpenERPSession):
+    """A server-wide module's session class, with its own check."""
+
+    def check_security(self):
+        return super().check_security()
+
+
 @tagged("post_install", "-at_install")
 class TestAuthenticationOverrides(HttpCase):
     """Where a module of the database overrides how Odoo authenticates a
@@ -44,7 +51,11 @@ class TestAuthenticationOverrides(HttpCase):
     def poll(self):
         sid = self.authenticate("admin", "admin").sid
         body = json.dumps(
-            {"jsonrpc": "2.0", "id": 1, "params": {"channels": self.channels, "last": 0}}
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "params": {"channels": self.channels, "last": 0},
+            }
         ).encode()
         environ = {
             "PATH_INFO": "/longpolling/poll",
@@ -89,11 +100,6 @@ class TestAuthenticationOverrides(HttpCase):
 
     def test_a_session_class_that_overrides_check_security_takes_odoos_path(self):
         store = http.root.session_store
-
-        class Session(store.session_class):
-            def check_security(self):
-                return super().check_security()
-
         self.assertTrue(stock_session_check(store.new()))
         self.assertFalse(stock_session_check(Session({}, "x", False)))
         self.assertIsNotNone(self.poll())

@@ -110,6 +110,25 @@ class TestDatabaseOutage(BaseCase):
         with self.assertRaises(ServiceUnavailable), self.assertLogs():
             self.registry_.check_signaling()
 
+    def test_a_full_pool_is_503(self):
+        """No request waits for a connection (patches/connection_pool): a
+        full pool answers 503 and one warning line, not Odoo's 500."""
+        self.registry_.error = sql_db.PoolError("The Connection Pool Is Full")
+        with self.assertLogs("odoo.addons.pos_longpolling.patches.db_outage") as logs:
+            with self.assertRaises(ServiceUnavailable):
+                self.registry_.check_signaling()
+        self.assertEqual(len(logs.output), 1)
+        self.assertIn("Pool Is Full", logs.output[0])
+        for where in ("by_dispatch", "_init_modules"):
+            with self.subTest(where):
+                if where == "by_dispatch":
+                    type(self).by_dispatch = False
+                    self.addCleanup(setattr, type(self), "by_dispatch", True)
+                else:
+                    self.registry_._init_modules = {"base", "bus"}
+                with self.assertRaises(sql_db.PoolError):
+                    self.registry_.check_signaling()
+
     def test_database_missing_keeps_odoo_behaviour(self):
         self.registry_.error = error('FATAL:  database "fake" does not exist')
         with self.assertRaises(psycopg2.OperationalError):

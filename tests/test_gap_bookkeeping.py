@@ -46,7 +46,7 @@ class TestGapBookkeeping(HttpCase):
         # logged with its traceback), the new model is no one's.
         with mute_logger("odoo.http"):
             answer = self.call_kw(
-            "pos.config",
+                "pos.config",
                 "write",
                 [[self.pos.id], {"longpolling_deleted_id": MAX_POS_ID}],
             )
@@ -68,14 +68,16 @@ class TestGapBookkeeping(HttpCase):
         self.assertEqual(self.deleted_id(), 5)
         # Even the administrator: only the server writes it, by SQL.
         self.authenticate("admin", "admin")
-        answer = self.call_kw("pos.longpolling.gap", "write", [[gap], {"deleted_id": 9}])
+        answer = self.call_kw(
+            "pos.longpolling.gap", "write", [[gap], {"deleted_id": 9}]
+        )
         self.assertEqual(answer["error"]["data"]["name"], "odoo.exceptions.AccessError")
 
     def test_a_gap_is_never_beyond_the_bus_newest_id(self):
         newest = self.Gap._newest_bus_id()
-        self.assertGreaterEqual(newest, self.env["bus.bus"].sudo().search(
-            [], order="id desc", limit=1
-        ).id)
+        self.assertGreaterEqual(
+            newest, self.env["bus.bus"].sudo().search([], order="id desc", limit=1).id
+        )
         # A value beyond the bus, however it got there (an old version's
         # field a user wrote, kept by the migration).
         self.env.cr.execute(
@@ -85,7 +87,9 @@ class TestGapBookkeeping(HttpCase):
         self.assertEqual(self.deleted_id(), newest)
         configs = self.env["pos.config"].with_user(self.cashier)
         self.assertEqual(configs._check_longpolling_channels(self.channels, 1), newest)
-        self.assertEqual(configs._check_longpolling_polls([(self.channels, 1)]), [newest])
+        self.assertEqual(
+            configs._check_longpolling_polls([(self.channels, 1)]), [newest]
+        )
         # The bus moves on: never beyond its newest still.
         self.env["pos.config"]._send_to_channel_by_id(
             self.env.cr.dbname, self.pos.id, "x", "after"
@@ -102,5 +106,10 @@ class TestGapBookkeeping(HttpCase):
         answer = with_gap({"notifications": [], "channels": []}, 40, 3, 41)
         self.assertEqual(
             answer,
-            [{"id": 40, "message": {"type": GAP_TYPE, "payload": {"last": 3, "newest": 41}}}],
+            [
+                {
+                    "id": 40,
+                    "message": {"type": GAP_TYPE, "payload": {"last": 3, "newest": 41}},
+                }
+            ],
         )

@@ -82,7 +82,11 @@ class TestOddChannels(HttpCase):
         sid = self.authenticate("admin", "admin").sid
         for channel in self.odd:
             body = json.dumps(
-                {"jsonrpc": "2.0", "id": 1, "params": {"channels": [channel], "last": 0}}
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "params": {"channels": [channel], "last": 0},
+                }
             ).encode()
             environ = {
                 "PATH_INFO": "/longpolling/poll",

@@ -22,6 +22,17 @@ class RequestPool(sql_db.ConnectionPool):
 install(RequestPool, PoolQueue(wait=5))
 
 
+class Recorder(Authorizer):
+    """Records whether each batch's borrows may wait."""
+
+    waits = []
+
+    @classmethod
+    def check_and_read(cls, cr, jobs):
+        cls.waits.append(threading.current_thread() in connection_pool._readers)
+        return super().check_and_read(cr, jobs)
+
+
 @tagged("post_install", "-at_install")
 class TestWhoMayWait(HttpCase):
     """Only polls that passed Odoo's check may wait for a connection: a
@@ -100,14 +111,7 @@ class TestWhoMayWait(HttpCase):
         sid = self.authenticate("lp_pool_cashier", "lp_pool_cashier-pw").sid
         forged = self.poll(sid)
         forged.session.session_token = "forged"
-        waits = []
-
-        class Recorder(Authorizer):
-            @classmethod
-            def check_and_read(cls, cr, jobs):
-                waits.append(threading.current_thread() in connection_pool._readers)
-                return super().check_and_read(cr, jobs)
-
+        waits = Recorder.waits = []
         authorizer = Recorder(self.dbname)
         channels = PosDispatch.pos_channels(self.dbname, self.channels)
         jobs = [Job((forged, channels))]

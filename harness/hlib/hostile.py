@@ -92,6 +92,13 @@ def kinds(st, pos, other_pos, last):
 
     v, a = "ValidationError", "AccessError"
     huge = raw(poll(channels=["x" * 2 * 1024 * 1024]))
+
+    def odd(pos_id):
+        # not a POS channel: Odoo's bus answers it (a peek answers at once)
+        return poll(
+            channels=[hp.pos_channel(db, "lat", pos_id)], options={"peek": True}
+        )
+
     many = [hp.pos_channel(db, "c%d" % i, pos) for i in range(101)]
     out = [
         ("last: a string", "poll", poll(last="12"), "cashier", v),
@@ -156,6 +163,54 @@ def kinds(st, pos, other_pos, last):
             "another database's channel",
             "poll",
             poll(channels=[hp.pos_channel(db + "_other", "lat", pos)]),
+            "cashier",
+            a,
+        ),
+        ('channels: POS id "²"', "poll", odd("²"), "cashier", "answered"),
+        ('channels: POS id "٣"', "poll", odd("٣"), "cashier", "answered"),
+        ('channels: POS id "٣" (logged out)', "poll", odd("٣"), None, "answered"),
+        ("channels: POS id 2^31", "poll", odd(str(2**31)), "cashier", "answered"),
+        ("channels: POS id of 5,000 digits", "poll", odd("9" * 5000), "cashier", v),
+        (
+            "channels: nested JSON",
+            "poll",
+            poll(
+                channels=[json.dumps([db, ["lat"], [str(pos)]])], options={"peek": True}
+            ),
+            "cashier",
+            "answered",
+        ),
+        ('PING: pos_id "²"', "ping", ping(pos_id="²"), "cashier", v),
+        (
+            # allowed (Odoo 15 lets POS users write pos.config): its POS,
+            # a legit poller's, must still receive every message
+            "cashier: write the POS's longpolling fields",
+            "call_kw",
+            {
+                "model": "pos.config",
+                "method": "write",
+                "args": [
+                    [pos],
+                    {
+                        "autostart_longpolling": True,
+                        "longpolling_max_silence_timeout": 60,
+                        "longpolling_pong_timeout": 10,
+                    },
+                ],
+                "kwargs": {},
+            },
+            "cashier",
+            "200 result True",
+        ),
+        (
+            "cashier: create the POS's gap bookkeeping",
+            "call_kw",
+            {
+                "model": "pos.longpolling.gap",
+                "method": "create",
+                "args": [{"config_id": pos, "deleted_id": 2**31 - 1}],
+                "kwargs": {},
+            },
             "cashier",
             a,
         ),
@@ -298,10 +353,15 @@ def excerpt(text, n=70):
 
 
 def answer_ok(expect, answer, result):
+    if expect.startswith("200 result "):
+        return answer == expect
     if expect == "result":
         return answer.startswith("200 result")
     if expect == "400":
         return answer.startswith("400")
+    if expect == "answered":
+        # a result, a JSON-RPC error or a 4xx: never a 5xx nor a timeout
+        return answer[:1] in ("2", "4")
     if expect == "refused":
         # a JSON-RPC error or a 4xx: never a 5xx, a timeout or a result
         return answer[:1] in ("2", "4") and "result" not in answer
@@ -324,6 +384,15 @@ def bus_rows(st, where="TRUE"):
 
 
 FORGED_ROWS = "message LIKE '%%%s%%'" % FORGED
+# new channel names per poll, polls: 10,000 names the dispatcher must forget
+CHURN_NAMES, CHURN_POLLS = 100, 100
+
+
+def gevent_rss(server):
+    """Resident memory of the server's gevent process, in MB."""
+    import psutil
+
+    return psutil.Process(server.gevent_pid()).memory_info().rss / 2**20
 
 
 async def wait_all(fleet, res, wait):
@@ -485,7 +554,23 @@ async def hostile(
                     answer, _, sec = await client.send(target, body, "manager", 30)
                     mgr.append((k, target, answer, sec))
 
+            churned = collections.Counter()
+
+            async def churn(i, polls=CHURN_POLLS // 2):
+                # a logged-in cashier naming 100 new channel names per poll
+                # (one of them its POS's, so the poll waits in the dispatcher)
+                for k in range(polls):
+                    names = [
+                        "lp_churn_%d_%d_%d" % (i, k, n) for n in range(CHURN_NAMES - 1)
+                    ]
+                    body = {"channels": [kl_chan] + names, "last": last, "options": {}}
+                    answer, _, _ = await client.send("poll", body, "cashier")
+                    churned[answer] += 1
+
+            kl_chan = hp.pos_channel(st.db, "lat", ids[0])
+            rss0 = await asyncio.to_thread(gevent_rss, st.server)
             tasks = [asyncio.ensure_future(hostile_sender(i)) for i in range(senders)]
+            tasks += [asyncio.ensure_future(churn(i)) for i in range(2)]
             mtask = asyncio.ensure_future(manager())
             t_h = time.time()
             try:
@@ -496,6 +581,7 @@ async def hostile(
                 await mtask
             t_h = time.time() - t_h
             await wait_all(fleet, hot, 15.0)
+            rss1 = await asyncio.to_thread(gevent_rss, st.server)
             # the manager's sends: every poller once
             deadline = time.time() + 15
             while time.time() < deadline:
@@ -719,6 +805,22 @@ async def hostile(
             )
             or "%d kinds, %d requests" % (len(kl), hot_row["hostile_requests"]),
         ),
+        check_row(
+            "%d new channel names polled by a cashier: answered"
+            % (CHURN_POLLS * CHURN_NAMES),
+            sum(churned.values()) == CHURN_POLLS
+            and all(a.startswith("200 result") for a in churned),
+            "%d polls of %d channels: %s; gevent process RSS %.1f MB before the"
+            " hostile traffic, %.1f MB after (%+.1f MB)"
+            % (
+                sum(churned.values()),
+                CHURN_NAMES,
+                dict(churned),
+                rss0,
+                rss1,
+                rss1 - rss0,
+            ),
+        ),
         {
             "check": "latency of legit deliveries",
             "result": "INFO",
@@ -733,6 +835,9 @@ async def hostile(
             ),
         },
     ]
+    flood_rows, flood_checks = await flood(ctx, st, ids[:FLOOD_POLLERS], rate)
+    rows += flood_rows
+    checks += flood_checks
     for r in checks:
         log("HOSTILE %(check)-62s %(result)s  %(detail)s" % r)
     log("hostile part: %.0f s" % (time.time() - t_part))
@@ -745,6 +850,161 @@ async def hostile(
             "tracebacks": dict(tb_kinds),
         },
     )
+
+
+FLOOD_POLLERS, FLOOD_MAXCONN, FLOODERS, FLOOD_SECONDS = 10, 4, 8, 15.0
+
+
+async def flood(ctx, st, ids, rate):
+    """Anonymous and logged-out POS-shaped polls flood a server whose pool is
+    small (``db_maxconn`` ``FLOOD_MAXCONN``) while logged-in POSes poll it:
+    the flood must fail fast, never queue ahead of them; every message
+    reaches the POSes exactly once. Returns (kind rows, check rows)."""
+    from . import env as henv
+    from .stack import call
+    from .stats import pct, r1
+    from .two_nodes import start_node
+
+    server = henv.Server(
+        ctx.wd,
+        st.db,
+        1,
+        st.tag + "_small_pool",
+        extra={"max_cron_threads": 0, "db_maxconn": FLOOD_MAXCONN},
+    )
+    await start_node(server)
+    chan = hp.pos_channel(st.db, "lat", ids[0])
+    flooding = {
+        "anonymous POS-shaped poll (small pool)": None,
+        "logged-out POS-shaped poll (small pool)": "0" * 40,
+    }
+    answers = {k: collections.Counter() for k in flooding}
+    took = {k: [] for k in flooding}
+    rows, checks = [], []
+    try:
+        fleet = st.fleet(
+            "addon", ids, poll_url=server.poll_url, http_url=server.url, names=("lat",)
+        )
+        await fleet.start(ramp=1.0, settle=0)
+        await fleet.quiesce()
+        log_at = server.log_size()
+        rss0 = await asyncio.to_thread(gevent_rss, server)
+        last = (await call(st.side, "bus_stats"))["max_id"]
+        stop = asyncio.Event()
+        async with aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0, force_close=True),
+            cookie_jar=aiohttp.DummyCookieJar(),
+        ) as session:
+
+            async def flooder(i):
+                kind = list(flooding)[i % len(flooding)]
+                headers = {"Content-Type": "application/json"}
+                if flooding[kind]:
+                    headers["Cookie"] = "session_id=" + flooding[kind]
+                body = json.dumps(
+                    hp.rpc_body({"channels": [chan], "last": last, "options": {}})
+                ).encode()
+                while not stop.is_set():
+                    t0 = time.time()
+                    try:
+                        async with session.post(
+                            server.poll_url + "/longpolling/poll",
+                            data=body,
+                            headers=headers,
+                            timeout=aiohttp.ClientTimeout(total=15),
+                        ) as r:
+                            answer, _ = describe("poll", r.status, await r.read())
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as e:  # noqa: BLE001
+                        answer = type(e).__name__
+                    answers[kind][answer] += 1
+                    took[kind].append((time.time() - t0) * 1000.0)
+
+            s0 = fleet.stats.as_dict()
+            tasks = [asyncio.ensure_future(flooder(i)) for i in range(FLOODERS)]
+            try:
+                res = await call(
+                    st.side,
+                    "stream",
+                    kind="addon",
+                    targets=ids,
+                    rate=rate,
+                    count=int(rate * FLOOD_SECONDS),
+                    prefix="fl_",
+                    channel="lat",
+                )
+            finally:
+                stop.set()
+                await asyncio.gather(*tasks, return_exceptions=True)
+        await wait_all(fleet, res, 15.0)
+        s1 = fleet.stats.as_dict()
+        rss1 = await asyncio.to_thread(gevent_rss, server)
+        await fleet.stop()
+        w = window_stats(fleet, res)
+    finally:
+        server.stop()
+    from .stats import poll_delta
+
+    d = poll_delta(s0, s1)
+    tbs = server.tracebacks(None, since=log_at)
+    for kind, c in answers.items():
+        top = c.most_common()
+        rows.append(
+            {
+                "kind": kind,
+                "user": "-",
+                "sent": sum(c.values()),
+                "answer": " | ".join("%s (x%d)" % kv for kv in top[:3]),
+                "p50_ms": r1(pct(took[kind], 50)),
+                "max_ms": r1(max(took[kind]) if took[kind] else None),
+                "as_expected": bool(c)
+                and all(answer_ok("refused", a, None) for a in c)
+                and max(took[kind]) < 5000,
+            }
+        )
+    checks += [
+        check_row(
+            "small pool, POS-shaped flood: legit POSes get every message once",
+            w["lost"] == w["duplicated"] == w["out_of_order"] == 0
+            and d["failed_polls"] == 0,
+            "db_maxconn %d, %d pollers: %d/%d delivered, lost %d dup %d disorder %d;"
+            " failed polls %d of %d %s"
+            % (
+                FLOOD_MAXCONN,
+                len(ids),
+                w["delivered"],
+                w["sent"],
+                w["lost"],
+                w["duplicated"],
+                w["out_of_order"],
+                d["failed_polls"],
+                d["polls"],
+                d["fail_kinds"],
+            ),
+        ),
+        check_row(
+            "small pool, POS-shaped flood: refused at once, never queued",
+            all(r["as_expected"] for r in rows),
+            "; ".join(
+                "%(kind)s: %(sent)d, %(answer)s, p50 %(p50_ms)s ms, max %(max_ms)s ms"
+                % r
+                for r in rows
+            ),
+        ),
+        check_row(
+            "small pool, POS-shaped flood: 0 tracebacks",
+            not tbs,
+            "%d tracebacks%s; gevent process RSS %.1f MB before, %.1f MB after"
+            % (
+                len(tbs),
+                (": " + frames(tbs[0])) if tbs else "",
+                rss0,
+                rss1,
+            ),
+        ),
+    ]
+    return rows, checks
 
 
 def frames(tb):
