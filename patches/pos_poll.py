@@ -171,7 +171,7 @@ def read_poll(environ, session_store):
             params.pop("options", None),
             params,
         )
-    except (ValueError, TypeError, KeyError, ValidationError):
+    except (ValueError, TypeError, KeyError, RecursionError, ValidationError):
         return None
     parsed = [parse_pos_channel(channel) for channel in channels]
     if not all(parsed):

@@ -1,3 +1,4 @@
+import io
 import json
 
 from odoo.tests.common import TransactionCase
@@ -14,6 +15,26 @@ def json_rpc(case, url, params):
     )
     case.assertEqual(response.status_code, 200)
     return response.json()
+
+
+def poll_environ(sid, params, body=None, **overrides):
+    """The WSGI environ of a long poll of ``params`` on session ``sid``."""
+    if body is None:
+        body = json.dumps(
+            {"jsonrpc": "2.0", "method": "call", "id": 7, "params": params}
+        ).encode()
+    environ = {
+        "PATH_INFO": "/longpolling/poll",
+        "REQUEST_METHOD": "POST",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "QUERY_STRING": "",
+        "HTTP_HOST": "localhost",
+        "HTTP_COOKIE": "session_id=%s" % sid,
+        "wsgi.input": io.BytesIO(body),
+    }
+    environ.update(overrides)
+    return environ
 
 
 def set_deleted_id(env, config, deleted_id):

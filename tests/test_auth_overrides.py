@@ -1,5 +1,3 @@
-import io
-import json
 from unittest.mock import patch
 
 from odoo import http
@@ -14,6 +12,7 @@ from ..patches.pos_poll import (
     stock_authentication,
     stock_session_check,
 )
+from .common import poll_environ
 
 
 class Session(http.OpenERPSession):
@@ -50,22 +49,7 @@ class TestAuthenticationOverrides(HttpCase):
 
     def poll(self):
         sid = self.authenticate("admin", "admin").sid
-        body = json.dumps(
-            {
-                "jsonrpc": "2.0",
-                "id": 1,
-                "params": {"channels": self.channels, "last": 0},
-            }
-        ).encode()
-        environ = {
-            "PATH_INFO": "/longpolling/poll",
-            "REQUEST_METHOD": "POST",
-            "CONTENT_TYPE": "application/json",
-            "CONTENT_LENGTH": str(len(body)),
-            "HTTP_HOST": "localhost",
-            "HTTP_COOKIE": "session_id=%s" % sid,
-            "wsgi.input": io.BytesIO(body),
-        }
+        environ = poll_environ(sid, {"channels": self.channels, "last": 0})
         return read_poll(environ, http.root.session_store)
 
     def check(self, poll):

@@ -1,4 +1,3 @@
-import io
 import json
 
 from odoo import http
@@ -10,7 +9,7 @@ from odoo.addons.bus.models import bus
 from ..models.pos_config import MAX_POS_ID, parse_pos_channel
 from ..patches.bus_dispatch import PosDispatch
 from ..patches.pos_poll import read_poll
-from .common import json_rpc
+from .common import json_rpc, poll_environ
 
 
 def odd_channels(dbname):
@@ -81,22 +80,7 @@ class TestOddChannels(HttpCase):
     def test_a_poll_beside_odoos_stack_leaves_them_to_odoo(self):
         sid = self.authenticate("admin", "admin").sid
         for channel in self.odd:
-            body = json.dumps(
-                {
-                    "jsonrpc": "2.0",
-                    "id": 1,
-                    "params": {"channels": [channel], "last": 0},
-                }
-            ).encode()
-            environ = {
-                "PATH_INFO": "/longpolling/poll",
-                "REQUEST_METHOD": "POST",
-                "CONTENT_TYPE": "application/json",
-                "CONTENT_LENGTH": str(len(body)),
-                "HTTP_HOST": "localhost",
-                "HTTP_COOKIE": "session_id=%s" % sid,
-                "wsgi.input": io.BytesIO(body),
-            }
+            environ = poll_environ(sid, {"channels": [channel], "last": 0})
             with self.subTest(channel[:40]):
                 self.assertIsNone(read_poll(environ, http.root.session_store))
 

@@ -103,9 +103,10 @@ class TestPollRoute(HttpCase):
             "not available in test mode", answer["error"]["data"]["message"], answer
         )
 
-    def test_a_body_or_params_that_is_not_an_object(self):
+    def assert_bad_request(self, bodies, message):
+        """Each of ``bodies`` gets 400 saying ``message``, one warning line."""
         self.authenticate("admin", "admin")
-        for body in ("[1, 2]", '"x"', "null", '{"params": [1]}', '{"params": "xy"}'):
+        for body in bodies:
             with self.assertLogs(
                 "odoo.addons.pos_longpolling.patches.json_request"
             ) as logs:
@@ -114,7 +115,19 @@ class TestPollRoute(HttpCase):
                     data=body,
                     headers={"Content-Type": "application/json"},
                 )
-            self.assertEqual(response.status_code, 400, body)
-            self.assertIn("must be objects", response.text)
+            self.assertEqual(response.status_code, 400, body[:40])
+            self.assertIn(message, response.text)
             self.assertEqual([r.levelname for r in logs.records], ["WARNING"])
             self.assertIsNone(logs.records[0].exc_info)
+
+    def test_a_body_or_params_that_is_not_an_object(self):
+        self.assert_bad_request(
+            ("[1, 2]", '"x"', "null", '{"params": [1]}', '{"params": "xy"}'),
+            "must be objects",
+        )
+
+    def test_a_body_nested_too_deeply(self):
+        self.assert_bad_request(
+            ("[" * 100000, '{"params": {"channels": %s}}' % ("[" * 100000)),
+            "nested too deeply",
+        )

@@ -1,4 +1,3 @@
-import io
 import json
 import threading
 from unittest.mock import patch
@@ -13,6 +12,7 @@ from ..patches.batching import Job
 from ..patches.bus_dispatch import PosDispatch
 from ..patches.connection_pool import PoolQueue, install, reading_for_pos_polls
 from ..patches.pos_poll import Authorizer, read_poll, sessions
+from .common import poll_environ
 
 
 class RequestPool(sql_db.ConnectionPool):
@@ -55,19 +55,7 @@ class TestWhoMayWait(HttpCase):
         )
 
     def environ(self, sid, params=None):
-        params = params or {"channels": self.channels, "last": 0}
-        body = json.dumps(
-            {"jsonrpc": "2.0", "method": "call", "id": 9, "params": params}
-        ).encode()
-        return {
-            "PATH_INFO": "/longpolling/poll",
-            "REQUEST_METHOD": "POST",
-            "CONTENT_TYPE": "application/json",
-            "CONTENT_LENGTH": str(len(body)),
-            "HTTP_HOST": "localhost",
-            "HTTP_COOKIE": "session_id=%s" % sid,
-            "wsgi.input": io.BytesIO(body),
-        }
+        return poll_environ(sid, params or {"channels": self.channels, "last": 0})
 
     def poll(self, sid):
         return read_poll(self.environ(sid), http.root.session_store)
@@ -162,7 +150,7 @@ class TestWhoMayWait(HttpCase):
         answer = json.loads(body)
         self.assertEqual(calls, [], "not Odoo's path")
         self.assertEqual(started[0][0], "200 OK")
-        self.assertEqual(answer["id"], 9)
+        self.assertEqual(answer["id"], 7)
         self.assertIn("database is unavailable", answer["error"]["data"]["message"])
         self.assertIn("not done in", answer["error"]["data"]["message"])
         self.assertEqual(len(logs.records), 1)

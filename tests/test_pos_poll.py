@@ -1,4 +1,3 @@
-import io
 import json
 from unittest.mock import patch
 
@@ -10,7 +9,7 @@ from ..patches import pos_poll
 from ..patches.batching import Job
 from ..patches.bus_dispatch import PosDispatch
 from ..patches.pos_poll import ODOOS_PATH, Authorizer, read_poll
-from .common import set_deleted_id
+from .common import poll_environ, set_deleted_id
 
 
 @tagged("post_install", "-at_install")
@@ -48,22 +47,7 @@ class TestPosPollPath(HttpCase):
     def environ(self, sid, params=None, body=None, **overrides):
         if params is None:
             params = {"channels": self.channels, "last": 0, "options": {}}
-        if body is None:
-            body = json.dumps(
-                {"jsonrpc": "2.0", "method": "call", "id": 7, "params": params}
-            ).encode()
-        environ = {
-            "PATH_INFO": "/longpolling/poll",
-            "REQUEST_METHOD": "POST",
-            "CONTENT_TYPE": "application/json",
-            "CONTENT_LENGTH": str(len(body)),
-            "QUERY_STRING": "",
-            "HTTP_HOST": "localhost",
-            "HTTP_COOKIE": "session_id=%s" % sid,
-            "wsgi.input": io.BytesIO(body),
-        }
-        environ.update(overrides)
-        return environ
+        return poll_environ(sid, params, body, **overrides)
 
     def check_and_read(self, *polls):
         """What the Authorizer decides for ``polls``, checked together."""
@@ -140,6 +124,7 @@ class TestPosPollPath(HttpCase):
             ("no length", self.environ(sid, CONTENT_LENGTH="")),
             ("too long", self.environ(sid, body=b" " * (pos_poll.MAX_BODY + 1))),
             ("not JSON", self.environ(sid, body=b"{")),
+            ("nested too deeply", self.environ(sid, body=b"[" * 60000)),
             ("not an object", self.environ(sid, body=b"[1]")),
             ("params not an object", self.environ(sid, body=b'{"params": [1]}')),
             ("bad last", self.environ(sid, {"channels": self.channels, "last": "5"})),
