@@ -20,5 +20,6 @@ def post_load():
     bus_dispatch.install()
     connection_pool.install()
     db_outage.install()
+    db_outage.install_pool_full()
     json_request.install()
     pos_poll.install()

@@ -11,7 +11,9 @@ reader of ``bus_dispatch``, which serves polls the poll controller or
 Odoo's check before), waits up to ``WAIT`` seconds, in arrival order, for
 a connection given back. A request's own borrows never wait: anonymous,
 logged-out and refused requests fail as fast as in Odoo, whatever they
-look like. It never waits when its greenlet already holds a
+look like, and while POS polls wait they get no connection of such a
+database at all (other databases', ``postgres``'s for the bus listener
+and the database list, are Odoo's as ever). It never waits when its greenlet already holds a
 connection (Odoo nests borrows: ``check_signaling`` keeps its cursor while
 ``Registry.new`` opens more), so holders cannot wait on each other. Every
 other borrower fails as fast as in Odoo.
@@ -59,10 +61,17 @@ class PoolQueue:
 
     def borrow(self, borrow, pool, connection_info):
         me = threading.current_thread()
-        if me in self.owners.values() or not self._waits(me, connection_info):
+        if me in self.owners.values():
             connection = borrow(pool, connection_info)
-        else:
+        elif self._waits(me, connection_info):
             connection = self._borrow_in_turn(borrow, pool, connection_info)
+        elif self.turns and installed_in(connection_info.get("database")):
+            # POS polls wait for a connection: none for others meanwhile.
+            raise sql_db.PoolError(
+                "The Connection Pool Is Full (POS polls wait for a connection)"
+            )
+        else:
+            connection = borrow(pool, connection_info)
         self.owners[id(connection)] = me
         return connection
 

@@ -13,8 +13,7 @@ Unavailable" and the session is kept. Reaching the server means a
 connection-level error: ``InterfaceError`` (a connection the restart
 closed; Odoo answers it 500 with a traceback), or an ``OperationalError``
 with no SQLSTATE, a class 08 one, 53300 (too many connections) or 57P01 to
-57P03 (shutting down, starting up); so is a full connection pool
-(``PoolError``), which Odoo answers 500 with a traceback. The database is
+57P03 (shutting down, starting up). The database is
 missing when PostgreSQL says so (SQLSTATE 3D000, *invalid_catalog_name*):
 psycopg2 gives no SQLSTATE for an error while connecting, where libpq keeps
 only the server's text, so there its message ``database "…" does not exist``
@@ -30,11 +29,13 @@ import sys
 import psycopg2
 from werkzeug.exceptions import ServiceUnavailable
 
+import odoo
 from odoo import http
+from odoo.exceptions import UserError
 from odoo.modules.registry import Registry
 from odoo.sql_db import PoolError
 
-from .installed import ADDON
+from .installed import ADDON, installed_in
 
 _logger = logging.getLogger(__name__)
 
@@ -81,15 +82,48 @@ def install(registry_class=Registry, called_by_dispatch=None):
                 "Database %s unreachable (%s): 503, session kept.", self.db_name, reason
             )
             raise ServiceUnavailable("The database cannot be reached.") from None
-        except PoolError as error:
-            # A full pool: no one waits here (patches/connection_pool), and
-            # Odoo would answer 500 with a traceback.
-            if not (
-                called_by_dispatch(sys._getframe(1)) and ADDON in self._init_modules
-            ):
-                raise
-            _logger.warning("Database %s: %s: 503.", self.db_name, error)
-            raise ServiceUnavailable("The database is busy.") from None
 
     keep_sessions.keeps_sessions = True
     registry_class.check_signaling = keep_sessions
+
+
+def pool_full(error, where):
+    """One warning line for ``error``, a ``PoolError`` met at ``where``."""
+    _logger.warning("%s: %s: the request is refused.", where, error)
+
+
+def install_pool_full(root_class=http.Root, request_class=http.JsonRequest):
+    """A full connection pool answers, in one warning line: a request is
+    never made to wait for a connection (``patches/connection_pool``), and
+    Odoo answers 500 with a traceback."""
+    dispatch = root_class.dispatch
+    if getattr(dispatch, "answers_full_pool", False) or not odoo.evented:
+        return
+    handle_exception = request_class._handle_exception
+
+    @functools.wraps(dispatch)
+    def dispatch_or_503(self, environ, start_response):
+        # Before routing (listing databases, registry signaling) the
+        # database may not be known yet: for every database.
+        try:
+            return dispatch(self, environ, start_response)
+        except PoolError as error:
+            pool_full(error, environ.get("PATH_INFO"))
+            response = ServiceUnavailable("The database is busy: try again.")
+            return response(environ, start_response)
+
+    @functools.wraps(handle_exception)
+    def handle_full_pool(self, exception):
+        # In a JSON route (authentication, the route's own queries): the
+        # JSON-RPC error of a UserError, logged as a warning by Odoo.
+        if isinstance(exception, PoolError) and installed_in(self.db):
+            exception = UserError(
+                # Not translated: translating reads the database.
+                "POS longpolling: the database is unavailable (%s)."
+                % exception
+            )
+        return handle_exception(self, exception)
+
+    dispatch_or_503.answers_full_pool = True
+    root_class.dispatch = dispatch_or_503
+    request_class._handle_exception = handle_full_pool

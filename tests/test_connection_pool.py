@@ -70,6 +70,19 @@ class TestConnectionPool(BaseCase):
         self.assertIsInstance(out[0], sql_db.PoolError)
         self.assertEqual(len(QueuedPool.pos_queue.turns), 0)
 
+    def test_no_connection_for_others_while_pos_polls_wait(self):
+        waiter, thread = self.in_thread(lambda: self.pool.borrow(self.info))
+        self.waiting(1)
+        # Not even one given back meanwhile: others fail before trying.
+        other, other_thread = self.in_thread(lambda: self.pool.borrow(self.info), False)
+        other_thread.join(5)
+        self.assertIsInstance(other[0], sql_db.PoolError)
+        self.assertIn("POS polls wait", str(other[0]))
+        self.pool.give_back(self.held)
+        thread.join(5)
+        self.assertIs(waiter[0], self.held)
+        self.pool.give_back(waiter[0])
+
     def test_a_holder_does_not_wait_for_a_second_connection(self):
         # This thread holds one (nested borrow, as check_signaling's).
         QueuedPool.pos_poll.on = True

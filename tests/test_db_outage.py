@@ -1,15 +1,17 @@
 import sys
+from unittest.mock import patch
 
 import psycopg2
 from werkzeug.exceptions import ServiceUnavailable
 
 from odoo import sql_db
+from odoo.exceptions import UserError
 from odoo.modules.registry import Registry
 from odoo.tests import tagged
-from odoo.tests.common import BaseCase
+from odoo.tests.common import BaseCase, get_db_name
 
 from ..patches import db_outage
-from ..patches.db_outage import database_unreachable, install
+from ..patches.db_outage import database_unreachable, install, install_pool_full
 
 
 class FakeRegistry:
@@ -110,25 +112,6 @@ class TestDatabaseOutage(BaseCase):
         with self.assertRaises(ServiceUnavailable), self.assertLogs():
             self.registry_.check_signaling()
 
-    def test_a_full_pool_is_503(self):
-        """No request waits for a connection (patches/connection_pool): a
-        full pool answers 503 and one warning line, not Odoo's 500."""
-        self.registry_.error = sql_db.PoolError("The Connection Pool Is Full")
-        with self.assertLogs("odoo.addons.pos_longpolling.patches.db_outage") as logs:
-            with self.assertRaises(ServiceUnavailable):
-                self.registry_.check_signaling()
-        self.assertEqual(len(logs.output), 1)
-        self.assertIn("Pool Is Full", logs.output[0])
-        for where in ("by_dispatch", "_init_modules"):
-            with self.subTest(where):
-                if where == "by_dispatch":
-                    type(self).by_dispatch = False
-                    self.addCleanup(setattr, type(self), "by_dispatch", True)
-                else:
-                    self.registry_._init_modules = {"base", "bus"}
-                with self.assertRaises(sql_db.PoolError):
-                    self.registry_.check_signaling()
-
     def test_database_missing_keeps_odoo_behaviour(self):
         self.registry_.error = error('FATAL:  database "fake" does not exist')
         with self.assertRaises(psycopg2.OperationalError):
@@ -148,3 +131,62 @@ class TestDatabaseOutage(BaseCase):
     def test_only_dispatch_counts_as_dispatch(self):
         self.assertFalse(db_outage._called_by_dispatch(None))
         self.assertFalse(db_outage._called_by_dispatch(sys._getframe()))
+
+
+class FullPoolRoot:
+    def dispatch(self, environ, start_response):
+        raise sql_db.PoolError("The Connection Pool Is Full")
+
+
+class FullPoolRequest:
+    """A JSON request of ``db`` whose route met a full pool."""
+
+    httprequest = type("HttpRequest", (), {"path": "/longpolling/poll"})
+
+    def __init__(self, db):
+        self.db = db
+
+    def _handle_exception(self, exception):
+        return exception
+
+
+@tagged("post_install", "-at_install")
+class TestFullPool(BaseCase):
+    """In the gevent process a full pool answers 503 before routing, the
+    JSON-RPC error of a UserError in a route; one warning line each."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        with patch.object(db_outage.odoo, "evented", True):
+            install_pool_full(FullPoolRoot, FullPoolRequest)
+
+    def test_before_routing_503(self):
+        started = []
+        with self.assertLogs(db_outage.__name__) as logs:
+            body = FullPoolRoot().dispatch(
+                {"PATH_INFO": "/longpolling/poll", "REQUEST_METHOD": "POST"},
+                lambda status, headers: started.append(status),
+            )
+        self.assertEqual(started, ["503 SERVICE UNAVAILABLE"])
+        self.assertIn(b"busy", b"".join(body))
+        self.assertEqual(len(logs.output), 1)
+        self.assertIn("Pool Is Full", logs.output[0])
+
+    def test_only_in_the_gevent_process(self):
+        class Root(FullPoolRoot):
+            pass
+
+        install_pool_full(Root, FullPoolRequest)
+        self.assertNotIn("dispatch", Root.__dict__)
+
+    def test_in_a_json_route_a_user_error(self):
+        request = FullPoolRequest(get_db_name())
+        answer = request._handle_exception(sql_db.PoolError("Full"))
+        self.assertIsInstance(answer, UserError)
+        self.assertIn("database is unavailable (Full)", str(answer))
+        # A database without the addon: Odoo's answer.
+        other = FullPoolRequest("pos_longpolling_without_addon")
+        self.assertIsInstance(
+            other._handle_exception(sql_db.PoolError("x")), sql_db.PoolError
+        )
