@@ -96,17 +96,19 @@ def install_pool_full(root_class=http.Root, request_class=http.JsonRequest):
     """A full connection pool answers, in one warning line: a request is
     never made to wait for a connection (``patches/connection_pool``), and
     Odoo answers 500 with a traceback."""
-    dispatch = root_class.dispatch
-    if getattr(dispatch, "answers_full_pool", False) or not odoo.evented:
+    # __call__, not dispatch: the root object wraps its dispatch in
+    # middlewares when it first serves a request.
+    call = root_class.__call__
+    if getattr(call, "answers_full_pool", False) or not odoo.evented:
         return
     handle_exception = request_class._handle_exception
 
-    @functools.wraps(dispatch)
-    def dispatch_or_503(self, environ, start_response):
+    @functools.wraps(call)
+    def call_or_503(self, environ, start_response):
         # Before routing (listing databases, registry signaling) the
         # database may not be known yet: for every database.
         try:
-            return dispatch(self, environ, start_response)
+            return call(self, environ, start_response)
         except PoolError as error:
             pool_full(error, environ.get("PATH_INFO"))
             response = ServiceUnavailable("The database is busy: try again.")
@@ -124,6 +126,6 @@ def install_pool_full(root_class=http.Root, request_class=http.JsonRequest):
             )
         return handle_exception(self, exception)
 
-    dispatch_or_503.answers_full_pool = True
-    root_class.dispatch = dispatch_or_503
+    call_or_503.answers_full_pool = True
+    root_class.__call__ = call_or_503
     request_class._handle_exception = handle_full_pool

@@ -134,7 +134,7 @@ class TestDatabaseOutage(BaseCase):
 
 
 class FullPoolRoot:
-    def dispatch(self, environ, start_response):
+    def __call__(self, environ, start_response):
         raise sql_db.PoolError("The Connection Pool Is Full")
 
 
@@ -164,7 +164,7 @@ class TestFullPool(BaseCase):
     def test_before_routing_503(self):
         started = []
         with self.assertLogs(db_outage.__name__) as logs:
-            body = FullPoolRoot().dispatch(
+            body = FullPoolRoot()(
                 {"PATH_INFO": "/longpolling/poll", "REQUEST_METHOD": "POST"},
                 lambda status, headers: started.append(status),
             )
@@ -178,7 +178,7 @@ class TestFullPool(BaseCase):
             pass
 
         install_pool_full(Root, FullPoolRequest)
-        self.assertNotIn("dispatch", Root.__dict__)
+        self.assertNotIn("__call__", Root.__dict__)
 
     def test_in_a_json_route_a_user_error(self):
         request = FullPoolRequest(get_db_name())
