@@ -21,6 +21,14 @@ is read (a server whose ``lc_messages`` is not English answers 503 then, and
 the session stays until the user logs out). Anything else, and every other
 caller (XML-RPC and ``/jsonrpc``'s own ``check_signaling`` in
 ``odoo.service.model``, cron, shell), keeps Odoo's behaviour.
+
+In the gevent process a request never waits for a connection
+(``connection_pool``), and Odoo answers a full pool with 500 and a
+traceback, request after request. There a ``PoolError`` before routing
+(listing databases, registry signaling: for any database, which may not be
+known yet) answers "503 Service Unavailable", and in a JSON route of a
+database with this addon the JSON-RPC error of a ``UserError``; one warning
+line each.
 """
 import functools
 import logging
