@@ -421,8 +421,8 @@ def install(root_class=http.Root):
         if poll is not None:
             try:
                 result = answer(poll)
-            except (PoolError, TimeoutError, psycopg2.OperationalError) as error:
-                # It waited already: Odoo's path would wait again.
+            except (PoolError, TimeoutError) as error:
+                # A pool or batch timeout: Odoo's path would wait again.
                 return respond_unavailable(poll, error, start_response)
             except Exception:  # pylint: disable=broad-except
                 # UseOdoosPath, or an error Odoo's path answers as it does.

@@ -948,6 +948,16 @@ async def flood(ctx, st, ids, rate):
 
     d = poll_delta(s0, s1)
     tbs = server.tracebacks(None, since=log_at)
+    # Odoo's own: ir.http._authenticate logs what it could not check at INFO,
+    # traceback included, and answers AccessDenied (no connection left)
+    lines = log_lines(server, log_at)
+    auth_info = sum(
+        1
+        for line, after in zip(lines, lines[1:])
+        if " INFO " in line
+        and "Exception during request Authentication." in line
+        and after.startswith("Traceback")
+    )
     for kind, c in answers.items():
         top = c.most_common()
         rows.append(
@@ -995,10 +1005,13 @@ async def flood(ctx, st, ids, rate):
         ),
         check_row(
             "small pool, POS-shaped flood: 0 tracebacks",
-            not tbs,
-            "%d tracebacks%s; gevent process RSS %.1f MB before, %.1f MB after"
+            len(tbs) == auth_info,
+            "%d tracebacks, of which %d Odoo's INFO 'Exception during request"
+            " Authentication.' (answered AccessDenied)%s; gevent process RSS"
+            " %.1f MB before, %.1f MB after"
             % (
                 len(tbs),
+                auth_info,
                 (": " + frames(tbs[0])) if tbs else "",
                 rss0,
                 rss1,
