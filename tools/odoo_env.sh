@@ -54,13 +54,18 @@ db_exists() {
 # ensure_template: the template database, made once (about a minute).
 ensure_template() {
     db_exists "$template_db" && return 0
-    echo "making template database $template_db (point_of_sale with demo data)..."
+    echo "  making the template database $template_db (point_of_sale with demo data, once: a minute or two)..."
     createdb "$template_db" || return 1
+    local log
+    log=$(mktemp)
     if ! odoo_run -d "$template_db" -i point_of_sale --stop-after-init \
-        --http-port="$(free_port)" --log-level=warn; then
+        --http-port="$(free_port)" --log-level=warn >"$log" 2>&1; then
+        tail -n 40 "$log"
+        rm -f "$log"
         drop_db "$template_db"
         return 1
     fi
+    rm -f "$log"
 }
 
 # fresh_db NAME: a new database copied from the template, with its files.
@@ -81,6 +86,7 @@ tool_venv() {
     local dir=$cache/$1
     shift
     if [ ! -f "$dir/.complete" ]; then
+        echo "  installing $* from PyPI (once, into $cache)..." >&2
         rm -rf "$dir" && python3 -m venv "$dir" >&2 &&
             "$dir/bin/python" -m pip install --disable-pip-version-check -q "$@" >&2 &&
             touch "$dir/.complete" || return 1
@@ -100,20 +106,32 @@ checklog() {
 # tests; prints "odoo tests: P passed, F failed" and fails on a failed test,
 # and on any warning or error of ours in the log (checklog).
 run_odoo_tests() {
-    local db="pos_longpolling_test_$$" log rc tests failures bad
+    local db="pos_longpolling_test_$$" log rc tests failures bad sleeper
     fresh_db "$db" || { echo "odoo tests: 0 passed, 1 failed"; return 1; }
     log=${TMPDIR:-/tmp}/pos_longpolling_odoo_tests.log
+    echo "  installing pos_longpolling on the database $db, then its tests, class by class:"
+    : >"$log"
+    # each test class as it starts, until Odoo ends (the sleeper is killed)
+    sleep 86400 &
+    sleeper=$!
+    tail -n +1 -f --pid="$sleeper" "$log" | awk '
+        / odoo\.addons\.pos_longpolling\.tests\.[a-z_]+: Starting / {
+            split($0, words, "Starting ")
+            split(words[2], name, ".")
+            if (!seen[name[1]]++) { print "  " name[1]; fflush() }
+        }' &
     odoo_run -d "$db" -i pos_longpolling --test-enable --test-tags /pos_longpolling \
         --stop-after-init --http-port="$(free_port)" --longpolling-port="$(free_port)" \
         --workers=0 --max-cron-threads=0 >"$log" 2>&1
     rc=$?
+    kill "$sleeper"
+    wait
     tests=$(sed -n 's/.* \([0-9]*\) post-tests in .*/\1/p' "$log" | tail -n 1)
     failures=$(sed -n 's/.* \([0-9]*\) failed, \([0-9]*\) error(s) of [0-9]* tests.*/\1 \2/p' "$log" |
         tail -n 1 | awk '{print $1 + $2}')
     failures=${failures:-0}
     # Warnings and errors of this addon (by logger, or naming its files)
     bad=$(checklog "$log" 2>&1) && bad=""
-    grep -E ' (odoo.addons.pos_longpolling.tests.[a-z_]+: Starting| post-tests in)' "$log"
     drop_db "$db"
     if [ -n "$bad" ] || [ "$rc" -ne 0 ] || [ -z "$tests" ]; then
         printf 'errors or warnings of ours in the log (all of it: %s):\n%s\n' "$log" \
