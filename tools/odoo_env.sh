@@ -114,12 +114,15 @@ run_odoo_tests() {
     # each test class as it starts, until Odoo ends (the sleeper is killed)
     sleep 86400 &
     sleeper=$!
-    tail -n +1 -f --pid="$sleeper" "$log" | awk '
-        / odoo\.addons\.pos_longpolling\.tests\.[a-z_]+: Starting / {
-            split($0, words, "Starting ")
-            split(words[2], name, ".")
-            if (!seen[name[1]]++) { print "  " name[1]; fflush() }
-        }' &
+    tail -n +1 -f --pid="$sleeper" "$log" | while IFS= read -r line; do
+        case $line in
+        *" odoo.addons.pos_longpolling.tests."*": Starting "*)
+            line=${line#*: Starting }
+            [ "${line%%.*}" = "${class:-}" ] || echo "  ${line%%.*}"
+            class=${line%%.*}
+            ;;
+        esac
+    done &
     odoo_run -d "$db" -i pos_longpolling --test-enable --test-tags /pos_longpolling \
         --stop-after-init --http-port="$(free_port)" --longpolling-port="$(free_port)" \
         --workers=0 --max-cron-threads=0 >"$log" 2>&1

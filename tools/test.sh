@@ -33,11 +33,16 @@ else
     # each hook's result as it comes; the first run installs their tools
     (cd "$repo" && PRE_COMMIT_HOME=$cache/pre-commit "$venv/bin/pre-commit" run \
         --all-files --show-diff-on-failure --color=never) 2>&1 | tee "$log" |
-        awk '/^\[INFO\] Installing environment/ && !n++ {
-                print "  installing the hooks'"'"' tools from PyPI and npm (first run only)..."
-            }
-            /(Passed|Failed|Skipped)$/ { print "  " $0 }
-            { fflush() }'
+        while IFS= read -r line; do  # (awk may wait for a full buffer)
+            case $line in
+            "[INFO] Installing environment"*)
+                [ -n "${installing:-}" ] ||
+                    echo "  installing the hooks' tools from PyPI and npm (first run only)..."
+                installing=1
+                ;;
+            *Passed | *Failed | *Skipped) echo "  $line" ;;
+            esac
+        done
     if [ "${PIPESTATUS[0]}" -eq 0 ]; then
         ok "pre-commit: $(grep -c 'Passed$' "$log") hooks passed, $(grep -c 'Skipped$' "$log") had no files"
     else
