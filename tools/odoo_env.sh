@@ -116,7 +116,7 @@ run_odoo_tests() {
     sleeper=$!
     tail -n +1 -f --pid="$sleeper" "$log" | while IFS= read -r line; do
         case $line in
-        *" odoo.addons.pos_longpolling.tests."*": Starting "*)
+        *" odoo.addons.pos_longpolling"*".tests."*": Starting "*)
             line=${line#*: Starting }
             [ "${line%%.*}" = "${class:-}" ] || echo "  ${line%%.*}"
             class=${line%%.*}
