@@ -106,15 +106,13 @@ checklog() {
 # tests; prints "odoo tests: P passed, F failed" and fails on a failed test,
 # and on any warning or error of ours in the log (checklog).
 run_odoo_tests() {
-    local db="pos_longpolling_test_$$" log rc tests failures bad sleeper
+    local db="pos_longpolling_test_$$" log rc tests failures bad follower
     fresh_db "$db" || { echo "odoo tests: 0 passed, 1 failed"; return 1; }
     log=${TMPDIR:-/tmp}/pos_longpolling_odoo_tests.log
     echo "  installing pos_longpolling on the database $db, then its tests, class by class:"
     : >"$log"
-    # each test class as it starts, until Odoo ends (the sleeper is killed)
-    sleep 86400 &
-    sleeper=$!
-    tail -n +1 -f --pid="$sleeper" "$log" | while IFS= read -r line; do
+    # each test class as it starts, until Odoo ends (or this script does)
+    tail -n +1 -f --pid=$$ "$log" > >(while IFS= read -r line; do
         case $line in
         *" odoo.addons.pos_longpolling"*".tests."*": Starting "*)
             line=${line#*: Starting }
@@ -122,13 +120,13 @@ run_odoo_tests() {
             class=${line%%.*}
             ;;
         esac
-    done &
+    done) &
+    follower=$!
     odoo_run -d "$db" -i pos_longpolling --test-enable --test-tags /pos_longpolling \
         --stop-after-init --http-port="$(free_port)" --longpolling-port="$(free_port)" \
         --workers=0 --max-cron-threads=0 >"$log" 2>&1
     rc=$?
-    kill "$sleeper"
-    wait
+    kill "$follower"
     tests=$(sed -n 's/.* \([0-9]*\) post-tests in .*/\1/p' "$log" | tail -n 1)
     failures=$(sed -n 's/.* \([0-9]*\) failed, \([0-9]*\) error(s) of [0-9]* tests.*/\1 \2/p' "$log" |
         tail -n 1 | awk '{print $1 + $2}')
