@@ -96,17 +96,16 @@ serve)
     link_addons
     mkdir -p "$data_dir"
     printf '%s\n' "${ADDONS:-}" >"$addons_file"
-    # A database of an earlier run gets this code's version of the addons.
     if db_exists "$db"; then
         echo "updating pos_longpolling${modules:+,$modules} in the database $db..."
-        install=(-u "pos_longpolling${modules:+,$modules}")
-        [ -z "$modules" ] || install+=(-i "$modules")
     else
         echo "making the database $db (the first time: a few minutes)..."
         fresh_db "$db"
-        install=(-i "pos_longpolling${modules:+,$modules}")
     fi
-    odoo_run -d "$db" "${install[@]}" --stop-after-init --log-level=warn \
+    # -i what is not installed (a new module, an interrupted first start),
+    # -u what is: an earlier database gets this code's version
+    odoo_run -d "$db" -i "pos_longpolling${modules:+,$modules}" \
+        -u "pos_longpolling${modules:+,$modules}" --stop-after-init --log-level=warn \
         --http-port="$(free_port)"
     odoo_shell -d "$db" --log-level=warn --http-port="$(free_port)" <<'PY'
 config = env.ref("point_of_sale.pos_config_main").with_user(env.ref("base.user_admin"))
@@ -212,9 +211,13 @@ stop)
     ;;
 clean)
     "$0" stop
-    for name in "$db" "$template_db"; do
+    for name in "$db" "$template_db" "${template_db}_making"; do
         if db_exists "$name"; then
-            drop_db "$name" && echo "dropped the database $name and its files"
+            if drop_db "$name"; then
+                echo "dropped the database $name and its files"
+            else
+                echo "$me: could not drop the database $name (in use?)" >&2
+            fi
         fi
     done
     rm -f "$addons_file"

@@ -55,17 +55,22 @@ db_exists() {
 ensure_template() {
     db_exists "$template_db" && return 0
     echo "  making the template database $template_db (point_of_sale with demo data, once: a minute or two)..."
-    createdb "$template_db" || return 1
-    local log
+    # made under another name: an interrupted run leaves no half template
+    local making=${template_db}_making log
+    drop_db "$making" && createdb "$making" || return 1
     log=$(mktemp)
-    if ! odoo_run -d "$template_db" -i point_of_sale --stop-after-init \
-        --http-port="$(free_port)" --log-level=warn >"$log" 2>&1; then
+    if ! odoo_run -d "$making" -i point_of_sale --stop-after-init \
+        --http-port="$(free_port)" --log-level=warn >"$log" 2>&1 ||
+        ! psql -XqAtc "ALTER DATABASE \"$making\" RENAME TO \"$template_db\"" postgres; then
         tail -n 40 "$log"
         rm -f "$log"
-        drop_db "$template_db"
+        drop_db "$making"
         return 1
     fi
     rm -f "$log"
+    if [ -d "$data_dir/filestore/$making" ]; then
+        mv "$data_dir/filestore/$making" "$data_dir/filestore/$template_db"
+    fi
 }
 
 # fresh_db NAME: a new database copied from the template, with its files.
