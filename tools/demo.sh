@@ -137,9 +137,10 @@ database $db, login admin / admin${modules:+, with $modules}
 Ctrl-C or "$me stop" stops the server; "$me clean" removes what the demo made.
 TXT
     # Not exec: the shell removes the temporary addons folder when Odoo ends.
+    # No cron thread: the demo needs none, and Odoo's stops with a traceback.
     "${odoo[@]}" --addons-path="$addons_path" --data-dir="$data_dir" -d "$db" \
         --db-filter="^$db\$" --http-interface="$interface" --http-port="$port" \
-        --workers=0 --pidfile="$pidfile" --log-level=warn || true
+        --workers=0 --max-cron-threads=0 --pidfile="$pidfile" --log-level=warn || true
     ;;
 send)
     [ $# -eq 3 ] || die "send takes a channel name and JSON data: $me send CHANNEL JSON"
