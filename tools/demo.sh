@@ -227,7 +227,7 @@ clean)
     fi
     rmdir "$data_dir/filestore" "$data_dir" 2>/dev/null || true
     rm -rf "$cache" "${TMPDIR:-/tmp}"/pos_longpolling_addons.* \
-        "${TMPDIR:-/tmp}/pos_longpolling_odoo_tests.log"
+        "${TMPDIR:-/tmp}"/pos_longpolling_odoo_tests*.log
     echo "removed the cached tools ($cache) and temporary folders"
     ;;
 *)

@@ -128,7 +128,8 @@ checklog() {
 run_odoo_tests() {
     local db="pos_longpolling_test_$$" log rc tests failures bad follower ticker
     fresh_db "$db" || { echo "odoo tests: 0 passed, 1 failed"; return 1; }
-    log=${TMPDIR:-/tmp}/pos_longpolling_odoo_tests.log
+    # one log per run: runs from several clones may be under way at once
+    log=${TMPDIR:-/tmp}/pos_longpolling_odoo_tests_$$.log
     echo "  installing pos_longpolling on the database $db, then its tests, class by class:"
     : >"$log"
     # each test class as it starts, until Odoo ends (or this script does)
