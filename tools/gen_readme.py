@@ -1,9 +1,12 @@
 """README.rst and static/description/index.html from readme/*.rst and the manifest.
 
-The layout of OCA's oca-gen-addon-readme (same fragments and sections, a source
-digest, HTML by docutils), which is not on PyPI and wants addons in
-subfolders. A pre-commit hook (.pre-commit-config.yaml) runs it: edit the
-fragments, never README.rst.
+The layout of OCA's oca-gen-addon-readme (its fragments, a source digest, HTML
+by docutils), which is not on PyPI and wants addons in subfolders, with the
+sections grouped by reader: a quick start first, then users, integrators,
+administrators and maintainers. A line ``.. example-file:: PATH`` in a fragment
+becomes the contents of that file of the repository, so that README's examples
+are the code that is tested. A pre-commit hook (.pre-commit-config.yaml) runs
+it: edit the fragments, never README.rst.
 """
 import ast
 import hashlib
@@ -15,15 +18,27 @@ from docutils.core import publish_string
 from docutils.utils import SystemMessage
 
 os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-SECTIONS = [  # fragment, title (as OCA's tool)
-    ("CONTEXT", "Use Cases / Context"),
-    ("INSTALL", "Installation"),
-    ("CONFIGURE", "Configuration"),
-    ("USAGE", "Usage"),
-    ("DEVELOP", "Development"),
-    ("ROADMAP", "Known issues / Roadmap"),
-    ("HISTORY", "Changelog"),
+# (group title or None, [(fragment, title), ...]): OCA's fragments and titles,
+# grouped by reader
+SECTIONS = [
+    (None, [("QUICKSTART", "Quick start"), ("CONTEXT", "Use Cases / Context")]),
+    (
+        "For store managers and cashiers",
+        [("USAGE", "Usage"), ("CONFIGURE", "Configuration")],
+    ),
+    ("For integrators", [("DEVELOP", "Development")]),
+    (
+        "For administrators",
+        [
+            ("INSTALL", "Installation"),
+            ("DEPLOY", "Deployment"),
+            ("TROUBLESHOOT", "Troubleshooting"),
+        ],
+    ),
+    ("For maintainers", [("MAINTAIN", "Internals and tooling")]),
+    (None, [("ROADMAP", "Known issues / Roadmap"), ("HISTORY", "Changelog")]),
 ]
+EXAMPLE_FILE = re.compile(r"^\.\. example-file:: (\S+)\n", re.M)
 MATURITY = {
     "Alpha": "red",
     "Beta": "yellow",
@@ -44,6 +59,20 @@ def read(path):
 
 def section(title, text, underline="="):
     return "%s\n%s\n\n%s\n\n" % (title, underline * len(title), text)
+
+
+def example_file(fragment, match):
+    """The repository's file PATH as a literal block titled with its path."""
+    path = match.group(1)
+    if not os.path.isfile(path):
+        sys.exit(
+            "tools/gen_readme.py: readme/%s.rst shows the file %s, which does"
+            " not exist" % (fragment, path)
+        )
+    text = read(path).rstrip("\n")
+    digest.update(path.encode("utf-8") + b"\0" + text.encode("utf-8") + b"\0")
+    body = "\n".join(("    " + line).rstrip() for line in text.split("\n"))
+    return "``%s``::\n\n%s\n" % (path, body)
 
 
 manifest_text = read("__manifest__.py")
@@ -95,9 +124,21 @@ if badges:
     out.append(
         "\n" + " ".join("|badge%d|" % i for i in range(1, len(badges) + 1)) + "\n\n"
     )
+for name in sorted(fragments):
+    fragments[name] = EXAMPLE_FILE.sub(
+        lambda match, name=name: example_file(name, match), fragments[name]
+    )
 out.append(fragments.get("DESCRIPTION", "") + "\n\n")
-out.append("**Table of contents**\n\n.. contents::\n   :local:\n\n")
-out += [section(t, fragments[n]) for n, t in SECTIONS if fragments.get(n)]
+out.append("**Table of contents**\n\n.. contents::\n   :local:\n   :depth: 2\n\n")
+for group, parts in SECTIONS:
+    parts = [(n, t) for n, t in parts if fragments.get(n)]
+    if group and parts:
+        out.append("%s\n%s\n\n" % (group, "=" * len(group)))
+    for name, title_ in parts:
+        text = fragments[name]
+        if not group:  # its subsections one level up: "~" is the third level
+            text = re.sub(r"^~+$", lambda m: "-" * len(m.group(0)), text, flags=re.M)
+        out.append(section(title_, text, "-" if group else "="))
 out.append(
     section(
         "Bug Tracker",
@@ -108,21 +149,22 @@ out.append(
 )
 out.append("Credits\n=======\n\n")
 authors = [a.strip() for a in manifest.get("author", "").split(",") if a.strip()]
-out.append(section("Authors", "".join("* %s\n" % a for a in authors).strip(), "~"))
+out.append(section("Authors", "".join("* %s\n" % a for a in authors).strip(), "-"))
 for name, heading in (("CONTRIBUTORS", "Contributors"), ("CREDITS", "Other credits")):
     if fragments.get(name):
-        out.append(section(heading, fragments[name], "~"))
+        out.append(section(heading, fragments[name], "-"))
 out.append(
-    section("Maintainers", "You are welcome to contribute.", "~").rstrip("\n") + "\n"
+    section("Maintainers", "You are welcome to contribute.", "-").rstrip("\n") + "\n"
 )
 readme = "".join(out)
-# fragments name images as ../static/description/x.png (as OCA's do)
+# fragments name images from readme/: ../static/description/x.png (as OCA's
+# do) or ../harness/results/x.png; index.html is in static/description
 image = re.compile(
-    r"^(\s*(?:\.\. (?:image|figure)::|:target:)\s+)\.\./static/description/", re.M
+    r"^(\s*(?:\.\. (?:image|figure)::|:target:)\s+)\.\./(static/description/)?", re.M
 )
 try:
     html = publish_string(
-        image.sub(r"\1", readme),
+        image.sub(lambda m: m.group(1) + ("" if m.group(2) else "../../"), readme),
         writer_name="html4css1",
         settings_overrides={
             "embed_stylesheet": True,
@@ -136,7 +178,7 @@ try:
 except SystemMessage as error:
     sys.exit("tools/gen_readme.py: reStructuredText problem in readme/: %s" % error)
 for path, text in (
-    ("README.rst", image.sub(r"\1static/description/", readme)),
+    ("README.rst", image.sub(r"\1\2", readme)),
     (os.path.join("static", "description", "index.html"), html.rstrip("\n") + "\n"),
 ):
     if not os.path.exists(path) or read(path) != text:

@@ -54,12 +54,27 @@ db_exists() {
 # ensure_template: the template database, made once (about a minute).
 ensure_template() {
     db_exists "$template_db" && return 0
-    echo "making template database $template_db (point_of_sale with demo data)..."
-    createdb "$template_db" || return 1
-    if ! odoo_run -d "$template_db" -i point_of_sale --stop-after-init \
-        --http-port="$(free_port)" --log-level=warn; then
-        drop_db "$template_db"
+    echo "  making the template database $template_db (point_of_sale with demo data, once: a few minutes)..."
+    # made under another name: an interrupted run leaves no half template
+    local making=${template_db}_making log ticker rc
+    drop_db "$making" && createdb "$making" || return 1
+    log=$(mktemp)
+    minutes "making the template" &
+    ticker=$!
+    odoo_run -d "$making" -i point_of_sale --stop-after-init \
+        --http-port="$(free_port)" --log-level=warn >"$log" 2>&1
+    rc=$?
+    kill "$ticker"
+    if [ "$rc" -ne 0 ] ||
+        ! psql -XqAtc "ALTER DATABASE \"$making\" RENAME TO \"$template_db\"" postgres; then
+        tail -n 40 "$log"
+        rm -f "$log"
+        drop_db "$making"
         return 1
+    fi
+    rm -f "$log"
+    if [ -d "$data_dir/filestore/$making" ]; then
+        mv "$data_dir/filestore/$making" "$data_dir/filestore/$template_db"
     fi
 }
 
@@ -76,11 +91,22 @@ drop_db() {
     dropdb --if-exists "$1" 2>/dev/null && rm -rf "${data_dir:?}/filestore/$1"
 }
 
+# minutes MESSAGE: "  MESSAGE: N min" each minute, for as long as this
+# script runs or until killed; what a long step says while it works
+minutes() {
+    local n=0
+    while sleep 60 && kill -0 $$ 2>/dev/null; do
+        n=$((n + 1))
+        echo "  $1: $n min"
+    done
+}
+
 # tool_venv NAME REQUIREMENT...: prints a cached venv with these, made once
 tool_venv() {
     local dir=$cache/$1
     shift
     if [ ! -f "$dir/.complete" ]; then
+        echo "  installing $* from PyPI (once, into $cache)..." >&2
         rm -rf "$dir" && python3 -m venv "$dir" >&2 &&
             "$dir/bin/python" -m pip install --disable-pip-version-check -q "$@" >&2 &&
             touch "$dir/.complete" || return 1
@@ -100,20 +126,36 @@ checklog() {
 # tests; prints "odoo tests: P passed, F failed" and fails on a failed test,
 # and on any warning or error of ours in the log (checklog).
 run_odoo_tests() {
-    local db="pos_longpolling_test_$$" log rc tests failures bad
+    local db="pos_longpolling_test_$$" log rc tests failures bad follower ticker
     fresh_db "$db" || { echo "odoo tests: 0 passed, 1 failed"; return 1; }
-    log=${TMPDIR:-/tmp}/pos_longpolling_odoo_tests.log
+    # one log per run: runs from several clones may be under way at once
+    log=${TMPDIR:-/tmp}/pos_longpolling_odoo_tests_$$.log
+    echo "  installing pos_longpolling on the database $db, then its tests, class by class:"
+    : >"$log"
+    # each test class as it starts, until Odoo ends (or this script does)
+    tail -n +1 -f --pid=$$ "$log" > >(while IFS= read -r line; do
+        case $line in
+        *" odoo.addons.pos_longpolling"*".tests."*": Starting "*)
+            line=${line#*: Starting }
+            [ "${line%%.*}" = "${class:-}" ] || echo "  ${line%%.*}"
+            class=${line%%.*}
+            ;;
+        esac
+    done) &
+    follower=$!
+    minutes "Odoo tests running" &
+    ticker=$!
     odoo_run -d "$db" -i pos_longpolling --test-enable --test-tags /pos_longpolling \
         --stop-after-init --http-port="$(free_port)" --longpolling-port="$(free_port)" \
         --workers=0 --max-cron-threads=0 >"$log" 2>&1
     rc=$?
+    kill "$follower" "$ticker"
     tests=$(sed -n 's/.* \([0-9]*\) post-tests in .*/\1/p' "$log" | tail -n 1)
     failures=$(sed -n 's/.* \([0-9]*\) failed, \([0-9]*\) error(s) of [0-9]* tests.*/\1 \2/p' "$log" |
         tail -n 1 | awk '{print $1 + $2}')
     failures=${failures:-0}
     # Warnings and errors of this addon (by logger, or naming its files)
     bad=$(checklog "$log" 2>&1) && bad=""
-    grep -E ' (odoo.addons.pos_longpolling.tests.[a-z_]+: Starting| post-tests in)' "$log"
     drop_db "$db"
     if [ -n "$bad" ] || [ "$rc" -ne 0 ] || [ -z "$tests" ]; then
         printf 'errors or warnings of ours in the log (all of it: %s):\n%s\n' "$log" \

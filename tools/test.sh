@@ -29,18 +29,42 @@ step "OCA checks: pre-commit run --all-files (.pre-commit-config.yaml)"
 log=$(mktemp)
 if ! venv=$(tool_venv pre-commit-3.8.0 pre-commit==3.8.0); then
     ko "pre-commit: could not install it from PyPI"
-elif (cd "$repo" && PRE_COMMIT_HOME=$cache/pre-commit "$venv/bin/pre-commit" run \
-    --all-files --show-diff-on-failure --color=never) >"$log" 2>&1; then
-    ok "pre-commit: $(grep -c 'Passed$' "$log") hooks passed, $(grep -c 'Skipped$' "$log") had no files"
 else
-    cat "$log"
-    ko "pre-commit: $(grep -c 'Failed$' "$log") hooks failed (the formatters fixed what they could: see git diff)"
+    # each hook's result as it comes; the first run installs their tools
+    minutes "pre-commit running" &
+    ticker=$!
+    (cd "$repo" && PRE_COMMIT_HOME=$cache/pre-commit "$venv/bin/pre-commit" run \
+        --all-files --show-diff-on-failure --color=never) 2>&1 | tee "$log" |
+        while IFS= read -r line; do  # (awk may wait for a full buffer)
+            case $line in
+            "[INFO] Installing environment"*)
+                [ -n "${installing:-}" ] ||
+                    echo "  installing the hooks' tools from PyPI and npm (first run only)..."
+                installing=1
+                ;;
+            *Passed | *Failed | *Skipped) echo "  $line" ;;
+            esac
+        done
+    rc=${PIPESTATUS[0]}
+    kill "$ticker"
+    if [ "$rc" -eq 0 ]; then
+        ok "pre-commit: $(grep -c 'Passed$' "$log") hooks passed, $(grep -c 'Skipped$' "$log") had no files"
+    else
+        cat "$log"
+        ko "pre-commit: $(grep -c 'Failed$' "$log") hooks failed (the formatters fixed what they could: see git diff)"
+    fi
 fi
 rm -f "$log"
 
 step "Packaging: the wheel odoo-addon-pos_longpolling (tools/check_package.sh)"
+echo "  building the wheel and installing it into a scratch venv..."
 log=$(mktemp)
-if "$repo/tools/check_package.sh" >"$log" 2>&1; then
+minutes "packaging check running" &
+ticker=$!
+"$repo/tools/check_package.sh" >"$log" 2>&1
+rc=$?
+kill "$ticker"
+if [ "$rc" -eq 0 ]; then
     tail -n 3 "$log"
     ok "package"
 else
