@@ -266,6 +266,33 @@ describe("ChannelBus", () => {
         assert.ok(transport.current, "still polling");
     });
 
+    test("a callback's rejected promise is reported like a throw", async () => {
+        const unhandled = [];
+        const onUnhandled = (reason) => unhandled.push(reason);
+        process.on("unhandledRejection", onUnhandled);
+        try {
+            bus.add_channel_callback("bad", async (data) => {
+                await Promise.resolve();
+                throw new Error(`rejected ${data}`);
+            });
+            bus.add_channel_callback("good", (data) => received.push(data));
+            bus.start();
+            await transport.answer([
+                [1, "bad", 1],
+                [2, "good", 2],
+            ]);
+            await transport.answer([[3, "good", 3]]);
+            // Let Node notice a rejection nobody handled.
+            await new Promise((resolve) => setImmediate(resolve));
+            assert.deepEqual(errors, [["rejected 1", "bad", 1]]);
+            assert.deepEqual(received, [2, 3]);
+            assert.deepEqual(unhandled, []);
+            assert.ok(transport.current, "still polling");
+        } finally {
+            process.off("unhandledRejection", onUnhandled);
+        }
+    });
+
     test("malformed answers are no contact", async () => {
         bus.start();
         for (const answer of [null, {notifications: []}, {channels: []}, "[]"]) {
@@ -491,6 +518,31 @@ describe("ChannelBus", () => {
             [["reload failed", "gap"]]
         );
         assert.ok(transport.current, "still polling");
+    });
+
+    test("a gap callback's rejected promise is reported like a throw", async () => {
+        const unhandled = [];
+        const onUnhandled = (reason) => unhandled.push(reason);
+        process.on("unhandledRejection", onUnhandled);
+        try {
+            bus.add_gap_callback(() => Promise.reject(new Error("reload rejected")));
+            bus.add_channel_callback("x", (data) => received.push(data));
+            bus.start();
+            await transport.answer([
+                [5, GAP_TYPE, {last: 0}],
+                [6, "x", "after"],
+            ]);
+            await new Promise((resolve) => setImmediate(resolve));
+            assert.deepEqual(
+                errors.map(([message, channel]) => [message, channel]),
+                [["reload rejected", "gap"]]
+            );
+            assert.deepEqual(received, ["after"]);
+            assert.deepEqual(unhandled, []);
+            assert.ok(transport.current, "still polling");
+        } finally {
+            process.off("unhandledRejection", onUnhandled);
+        }
     });
 
     test("malformed answers neither stop polling nor deliver", async () => {
