@@ -208,7 +208,11 @@ export class ChannelBus {
             return;
         }
         const pollAge = this.timers.now() - (this._pollStartedAt || 0);
-        if (this._pollRequest && pollAge > this.options.pollTimeout * 1000) {
+        // Offline, the poll in flight may have died with the network: a
+        // peek answers at once when the server is there.
+        const offline = this.longpolling_connection.state === "offline";
+        if (this._pollRequest && (offline || pollAge > this.options.pollTimeout * 1000)) {
+            this._peek = this._peek || offline;
             this._restartPoll();
         } else if (this._retryTimer !== null) {
             clearTimer(this, "_retryTimer");

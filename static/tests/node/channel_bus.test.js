@@ -437,6 +437,30 @@ describe("ChannelBus", () => {
         assert.ok(transport.current, "polls again without waiting");
     });
 
+    test("online again after a failed PING: a peek poll and a PING at once", async () => {
+        bus.start();
+        await transport.answer([[1, PING_CHANNEL, "PONG"]]);
+        const stuck = transport.current;
+        // The network goes: the cashier's check fails, the poll hangs.
+        bus.check();
+        await settle();
+        transport.pings[0].reject(new Error("XmlHttpRequestError"));
+        await settle();
+        assert.equal(bus.longpolling_connection.state, STATES.OFFLINE);
+        // 5 s later the network is back (the `online` event).
+        await timers.advance(5_000);
+        bus.wake();
+        await settle();
+        assert.equal(stuck.aborted, true, "the poll that may be dead is replaced");
+        assert.deepEqual(transport.current.params.options, {peek: true});
+        assert.equal(transport.pings.length, 2, "a PING at once");
+        await answerRaw({notifications: [], channels: []});
+        assert.equal(bus.longpolling_connection.state, STATES.ONLINE);
+        await transport.answer([[2, PING_CHANNEL, "PONG"]]);
+        assert.equal(bus.longpolling_connection.pinging, false);
+        assert.ok(timers.time - 1_000_000 < 10_000, "green within seconds");
+    });
+
     test("resume after reload: same last id, nothing twice, nothing lost", async () => {
         const storage = new MemoryStorage();
         bus = makeBus({timers, transport, storage});
