@@ -26,7 +26,8 @@ find_odoo() {
     # called, Odoo finds it as pos_longpolling.
     addons_link_dir=$(mktemp -d "${TMPDIR:-/tmp}/pos_longpolling_addons.XXXXXX")
     ln -s "$repo" "$addons_link_dir/pos_longpolling"
-    addons_path=$addons_link_dir
+    # examples/: modules built on the addon (their tests run with its own)
+    addons_path=$addons_link_dir,$repo/examples
     if [ -n "${ODOO_BIN:-}" ] && [ -d "$(dirname "$ODOO_BIN")/addons" ]; then
         addons_path="$(cd "$(dirname "$ODOO_BIN")/addons" && pwd),$addons_path"
     fi
@@ -96,14 +97,18 @@ checklog() {
     "$venv/bin/checklog-odoo" --config "$repo/checklog-odoo.cfg" --no-echo "$1"
 }
 
-# run_odoo_tests: installs pos_longpolling on a fresh database and runs its
-# tests; prints "odoo tests: P passed, F failed" and fails on a failed test,
+# The modules run_odoo_tests installs and tests: the addon and its examples.
+tested_modules=(pos_longpolling pos_longpolling_partner_sync)
+
+# run_odoo_tests: installs pos_longpolling and the examples on a fresh
+# database and runs their tests; prints "odoo tests: P passed, F failed" and fails on a failed test,
 # and on any warning or error of ours in the log (checklog).
 run_odoo_tests() {
     local db="pos_longpolling_test_$$" log rc tests failures bad
     fresh_db "$db" || { echo "odoo tests: 0 passed, 1 failed"; return 1; }
     log=${TMPDIR:-/tmp}/pos_longpolling_odoo_tests.log
-    odoo_run -d "$db" -i pos_longpolling --test-enable --test-tags /pos_longpolling \
+    odoo_run -d "$db" -i "$(tr ' ' , <<<"${tested_modules[*]}")" --test-enable \
+        --test-tags "$(printf '/%s,' "${tested_modules[@]}" | sed 's/,$//')" \
         --stop-after-init --http-port="$(free_port)" --longpolling-port="$(free_port)" \
         --workers=0 --max-cron-threads=0 >"$log" 2>&1
     rc=$?
@@ -113,7 +118,7 @@ run_odoo_tests() {
     failures=${failures:-0}
     # Warnings and errors of this addon (by logger, or naming its files)
     bad=$(checklog "$log" 2>&1) && bad=""
-    grep -E ' (odoo.addons.pos_longpolling.tests.[a-z_]+: Starting| post-tests in)' "$log"
+    grep -E ' (odoo.addons.pos_longpolling[a-z_]*.tests.[a-z_]+: Starting| post-tests in)' "$log"
     drop_db "$db"
     if [ -n "$bad" ] || [ "$rc" -ne 0 ] || [ -z "$tests" ]; then
         printf 'errors or warnings of ours in the log (all of it: %s):\n%s\n' "$log" \

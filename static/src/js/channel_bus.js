@@ -211,7 +211,10 @@ export class ChannelBus {
         // Offline, the poll in flight may have died with the network: a
         // peek answers at once when the server is there.
         const offline = this.longpolling_connection.state === "offline";
-        if (this._pollRequest && (offline || pollAge > this.options.pollTimeout * 1000)) {
+        if (
+            this._pollRequest &&
+            (offline || pollAge > this.options.pollTimeout * 1000)
+        ) {
             this._peek = this._peek || offline;
             this._restartPoll();
         } else if (this._retryTimer !== null) {
@@ -399,7 +402,10 @@ export class ChannelBus {
             try {
                 this.onError(error, channelName, payload);
             } catch (handlerError) {
-                console.error("pos_longpolling: the error handler failed", handlerError);
+                console.error(
+                    "pos_longpolling: the error handler failed",
+                    handlerError
+                );
             }
         };
         for (const {callback, thisArg} of entries) {
