@@ -278,3 +278,33 @@ class TestAnnouncementHttp(HttpCase):
             quote_via=quote,
         )
         self.start_tour(url, "pos_longpolling_announcement", login="admin")
+
+
+class AnnouncementFits:
+    """A long announcement's notification fits the screen (browser_size)."""
+
+    def test_long_announcement_fits(self):
+        config = self.env.ref("point_of_sale.pos_config_main")
+        config.with_user(self.env.ref("base.user_admin")).open_session_cb(
+            check_coa=False
+        )
+        self.start_tour(
+            "/pos/ui?config_id=%d" % config.id,
+            "pos_longpolling_announcement_fits",
+            login="admin",
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestAnnouncementFitsNarrow(AnnouncementFits, HttpCase):
+    browser_size = "400x800"
+
+
+@tagged("post_install", "-at_install")
+class TestAnnouncementFitsMedium(AnnouncementFits, HttpCase):
+    browser_size = "1024x768"
+
+
+@tagged("post_install", "-at_install")
+class TestAnnouncementFitsWide(AnnouncementFits, HttpCase):
+    browser_size = "1280x800"
