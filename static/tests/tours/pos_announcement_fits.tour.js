@@ -21,11 +21,18 @@ odoo.define("pos_longpolling.tour.AnnouncementFits", function (require) {
         return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
     }
 
-    Tour.register("pos_longpolling_announcement_fits", {test: true, url: "/pos/ui"}, [
+    // No url: the tour runs on the page the test opened, the width in its URL.
+    Tour.register("pos_longpolling_announcement_fits", {test: true}, [
         {
             content: "a long announcement arrives",
             trigger: ".pos .pos-content",
             run() {
+                const params = new URLSearchParams(window.location.search);
+                const width = Number(params.get("pos_longpolling_width"));
+                check(
+                    Math.abs(window.innerWidth - width) <= 20,
+                    `the window is ${window.innerWidth} px wide, not ${width}`
+                );
                 const entry = window.posmodel.bus.callbacks.get(
                     "pos_longpolling.announcement"
                 );
