@@ -6,10 +6,9 @@ odoo.define("pos_longpolling.tour.AnnouncementFits", function (require) {
     // A long announcement, as the wizard sends it (1,000 characters at most):
     // an 80-character title without a space, words, a 120-character word.
     const TITLE = "T".repeat(80);
-    const BODY = `${"A long announcement to read. ".repeat(30)}${"W".repeat(120)}`.slice(
-        0,
-        1000
-    );
+    const BODY = `${"A long announcement to read. ".repeat(30)}${"W".repeat(
+        120
+    )}`.slice(0, 1000);
 
     function check(condition, message) {
         if (!condition) {
@@ -18,7 +17,9 @@ odoo.define("pos_longpolling.tour.AnnouncementFits", function (require) {
     }
 
     function overlaps(a, b) {
-        return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+        return (
+            a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom
+        );
     }
 
     // No url: the tour runs on the page the test opened, the width in its URL.
@@ -44,7 +45,8 @@ odoo.define("pos_longpolling.tour.AnnouncementFits", function (require) {
             },
         },
         {
-            content: "its notification fits the screen, wrapped, clear of Pay and Review",
+            content:
+                "its notification fits the screen, wrapped, clear of Pay and Review",
             trigger: ".pos .notification.pos_longpolling_note",
             run() {
                 const note = $(".pos .notification.pos_longpolling_note")[0];

@@ -22,7 +22,9 @@ odoo.define("pos_longpolling.tour.StatusIcons", function (require) {
             });
             return 0.2126 * r + 0.7152 * g + 0.0722 * b;
         };
-        const [light, dark] = [luminance(first), luminance(second)].sort((a, b) => b - a);
+        const [light, dark] = [luminance(first), luminance(second)].sort(
+            (a, b) => b - a
+        );
         return (light + 0.05) / (dark + 0.05);
     }
 
@@ -42,7 +44,10 @@ odoo.define("pos_longpolling.tour.StatusIcons", function (require) {
                 const style = window.getComputedStyle(glyph);
                 const header = window.getComputedStyle($(".pos .pos-topheader")[0]);
                 const onDisc = contrast(style.color, style.backgroundColor);
-                const onHeader = contrast(style.backgroundColor, header.backgroundColor);
+                const onHeader = contrast(
+                    style.backgroundColor,
+                    header.backgroundColor
+                );
                 check(onDisc >= 3, `glyph on its disc: ${onDisc.toFixed(2)}:1`);
                 check(onHeader >= 3, `disc on the header: ${onHeader.toFixed(2)}:1`);
             },
@@ -53,10 +58,13 @@ odoo.define("pos_longpolling.tour.StatusIcons", function (require) {
         },
         {
             content: "a spinner while it checks, for a second at least",
-            trigger: '.pos .js_poll_connected[data-bus="default"][aria-busy="true"] i.fa-spin',
+            trigger:
+                '.pos .js_poll_connected[data-bus="default"][aria-busy="true"] i.fa-spin',
             run() {
                 check(
-                    /Checking/.test($('.pos .js_poll_connected[data-bus="default"]').attr("title")),
+                    /Checking/.test(
+                        $('.pos .js_poll_connected[data-bus="default"]').attr("title")
+                    ),
                     "the tooltip does not say it checks"
                 );
             },
@@ -111,14 +119,22 @@ odoo.define("pos_longpolling.tour.StatusIcons", function (require) {
     Tour.register("pos_longpolling_status_icon_de", {test: true, url: "/pos/ui"}, [
         {
             content: "the icon's tooltip is in German",
-            trigger: '.pos .js_poll_connected[data-bus="default"][title^="Long-Polling: "]',
+            trigger:
+                '.pos .js_poll_connected[data-bus="default"][title^="Long-Polling: "]',
             run() {
-                const title = $('.pos .js_poll_connected[data-bus="default"]').attr("title");
+                const title = $('.pos .js_poll_connected[data-bus="default"]').attr(
+                    "title"
+                );
                 check(
-                    /^Long-Polling: (verbunden|getrennt|wartet auf den Server)\. /.test(title),
+                    /^Long-Polling: (verbunden|getrennt|wartet auf den Server)\. /.test(
+                        title
+                    ),
                     `tooltip: ${title}`
                 );
-                check(!/online|offline|waiting|Click|Checking/.test(title), `tooltip: ${title}`);
+                check(
+                    !/online|offline|waiting|Click|Checking/.test(title),
+                    `tooltip: ${title}`
+                );
             },
         },
     ]);
