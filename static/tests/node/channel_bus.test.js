@@ -250,48 +250,52 @@ describe("ChannelBus", () => {
         );
     });
 
-    test("a throwing callback is reported and the others still run", async () => {
-        bus.add_channel_callback("bad", () => {
-            throw new Error("boom");
-        });
-        bus.add_channel_callback("good", (data) => received.push(data));
-        bus.start();
-        await transport.answer([
-            [1, "bad", 1],
-            [2, "good", 2],
-        ]);
-        await transport.answer([[3, "good", 3]]);
-        assert.deepEqual(errors, [["boom", "bad", 1]]);
-        assert.deepEqual(received, [2, 3]);
-        assert.ok(transport.current, "still polling");
-    });
-
-    test("a callback's rejected promise is reported like a throw", async () => {
+    // Node's unhandledRejection: what Odoo would show as a traceback popup.
+    const withUnhandled = async (run) => {
         const unhandled = [];
         const onUnhandled = (reason) => unhandled.push(reason);
         process.on("unhandledRejection", onUnhandled);
         try {
-            bus.add_channel_callback("bad", async (data) => {
-                await Promise.resolve();
-                throw new Error(`rejected ${data}`);
-            });
-            bus.add_channel_callback("good", (data) => received.push(data));
-            bus.start();
-            await transport.answer([
-                [1, "bad", 1],
-                [2, "good", 2],
-            ]);
-            await transport.answer([[3, "good", 3]]);
-            // Let Node notice a rejection nobody handled.
+            await run();
             await new Promise((resolve) => setImmediate(resolve));
-            assert.deepEqual(errors, [["rejected 1", "bad", 1]]);
-            assert.deepEqual(received, [2, 3]);
-            assert.deepEqual(unhandled, []);
-            assert.ok(transport.current, "still polling");
         } finally {
             process.off("unhandledRejection", onUnhandled);
         }
-    });
+        return unhandled;
+    };
+
+    for (const [kind, failing] of [
+        [
+            "throws",
+            (data) => {
+                throw new Error(`failed ${data}`);
+            },
+        ],
+        [
+            "returns a promise that rejects",
+            async (data) => {
+                await Promise.resolve();
+                throw new Error(`failed ${data}`);
+            },
+        ],
+    ]) {
+        test(`a callback that ${kind} is reported and the others still run`, async () => {
+            bus.add_channel_callback("bad", failing);
+            bus.add_channel_callback("good", (data) => received.push(data));
+            bus.start();
+            const unhandled = await withUnhandled(async () => {
+                await transport.answer([
+                    [1, "bad", 1],
+                    [2, "good", 2],
+                ]);
+                await transport.answer([[3, "good", 3]]);
+            });
+            assert.deepEqual(errors, [["failed 1", "bad", 1]]);
+            assert.deepEqual(received, [2, 3]);
+            assert.deepEqual(unhandled, []);
+            assert.ok(transport.current, "still polling");
+        });
+    }
 
     test("malformed answers are no contact", async () => {
         bus.start();
@@ -545,28 +549,22 @@ describe("ChannelBus", () => {
     });
 
     test("a gap callback's rejected promise is reported like a throw", async () => {
-        const unhandled = [];
-        const onUnhandled = (reason) => unhandled.push(reason);
-        process.on("unhandledRejection", onUnhandled);
-        try {
-            bus.add_gap_callback(() => Promise.reject(new Error("reload rejected")));
-            bus.add_channel_callback("x", (data) => received.push(data));
-            bus.start();
-            await transport.answer([
+        bus.add_gap_callback(() => Promise.reject(new Error("reload rejected")));
+        bus.add_channel_callback("x", (data) => received.push(data));
+        bus.start();
+        const unhandled = await withUnhandled(() =>
+            transport.answer([
                 [5, GAP_TYPE, {last: 0}],
                 [6, "x", "after"],
-            ]);
-            await new Promise((resolve) => setImmediate(resolve));
-            assert.deepEqual(
-                errors.map(([message, channel]) => [message, channel]),
-                [["reload rejected", "gap"]]
-            );
-            assert.deepEqual(received, ["after"]);
-            assert.deepEqual(unhandled, []);
-            assert.ok(transport.current, "still polling");
-        } finally {
-            process.off("unhandledRejection", onUnhandled);
-        }
+            ])
+        );
+        assert.deepEqual(
+            errors.map(([message, channel]) => [message, channel]),
+            [["reload rejected", "gap"]]
+        );
+        assert.deepEqual(received, ["after"]);
+        assert.deepEqual(unhandled, []);
+        assert.ok(transport.current, "still polling");
     });
 
     test("malformed answers neither stop polling nor deliver", async () => {
