@@ -289,7 +289,7 @@ class AnnouncementFits:
 
     @classmethod
     def start_browser(cls):
-        super().start_browser()
+        result = super().start_browser()
         width, height = cls.screen
         browser = cls.browser
         browser._websocket_wait_id(
@@ -303,6 +303,7 @@ class AnnouncementFits:
                 },
             )
         )
+        return result
 
     def test_long_announcement_fits(self):
         config = self.env.ref("point_of_sale.pos_config_main")
