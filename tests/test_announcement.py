@@ -278,3 +278,56 @@ class TestAnnouncementHttp(HttpCase):
             quote_via=quote,
         )
         self.start_tour(url, "pos_longpolling_announcement", login="admin")
+
+
+class AnnouncementFits:
+    """A long announcement's notification fits the screen. Headless Chrome
+    keeps windows at least 500 px wide: the page is given the screen's size
+    through the DevTools protocol; the tour checks the width it got."""
+
+    screen = (1280, 800)
+
+    @classmethod
+    def start_browser(cls):
+        result = super().start_browser()
+        width, height = cls.screen
+        browser = cls.browser
+        browser._websocket_wait_id(
+            browser._websocket_send(
+                "Emulation.setDeviceMetricsOverride",
+                params={
+                    "width": width,
+                    "height": height,
+                    "deviceScaleFactor": 1,
+                    "mobile": False,
+                },
+            )
+        )
+        return result
+
+    def test_long_announcement_fits(self):
+        config = self.env.ref("point_of_sale.pos_config_main")
+        config.with_user(self.env.ref("base.user_admin")).open_session_cb(
+            check_coa=False
+        )
+        self.start_tour(
+            "/pos/ui?config_id=%d&pos_longpolling_width=%d"
+            % (config.id, self.screen[0]),
+            "pos_longpolling_announcement_fits",
+            login="admin",
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestAnnouncementFitsNarrow(AnnouncementFits, HttpCase):
+    screen = (400, 800)
+
+
+@tagged("post_install", "-at_install")
+class TestAnnouncementFitsMedium(AnnouncementFits, HttpCase):
+    screen = (1024, 768)
+
+
+@tagged("post_install", "-at_install")
+class TestAnnouncementFitsWide(AnnouncementFits, HttpCase):
+    screen = (1280, 800)

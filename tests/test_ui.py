@@ -25,3 +25,19 @@ class TestUi(HttpCase):
         )
         pongs = Bus.search([("id", ">", last), ("channel", "=", channel)])
         self.assertTrue(pongs)
+
+    def test_status_icon_in_german(self):
+        """The icon's tooltip follows the user's language."""
+        self.env["res.lang"]._activate_lang("de_DE")
+        self.env["ir.module.module"].search(
+            [("name", "=", "pos_longpolling")]
+        )._update_translations(["de_DE"])
+        admin = self.env.ref("base.user_admin")
+        admin.lang = "de_DE"
+        config = self.env.ref("point_of_sale.pos_config_main")
+        config.with_user(admin).open_session_cb(check_coa=False)
+        self.start_tour(
+            "/pos/ui?config_id=%d" % config.id,
+            "pos_longpolling_status_icon_de",
+            login="admin",
+        )

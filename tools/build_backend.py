@@ -24,8 +24,10 @@ from manifestoo_core.metadata import (
 from manifestoo_core.odoo_series import OdooSeries
 
 ADDON = "pos_longpolling"
-# never installed: benchmark harness, commands, CI, Node tests, dotfiles
+# never installed: benchmark harness, commands, CI, Node tests, example
+# modules (addons of their own), dotfiles
 DEV_ONLY = ("harness/", "tools/", ".ci/", "static/tests/node/", "build/", "dist/")
+DEV_ONLY += ("examples/",)
 DEV_FILES = ("package.json", "package-lock.json", "pyproject.toml", "PKG-INFO")
 DEV_FILES += ("checklog-odoo.cfg",)  # the Odoo tests' log check
 

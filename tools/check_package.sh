@@ -5,7 +5,7 @@
 #   2. checks the wheel: distribution odoo-addon-pos-longpolling 15.0.x, the
 #      addon at odoo/addons/pos_longpolling/ with its manifest, every data
 #      file and asset of the manifest, and none of what only developers use
-#      (harness/, tools/, .ci/, static/tests/node/, node_modules/,
+#      (harness/, tools/, examples/, .ci/, static/tests/node/, node_modules/,
 #      package.json, pyproject.toml, dotfiles, bytecode);
 #   3. `pip install --no-deps <that folder>` into a scratch venv: the
 #      manifest must be at site-packages/odoo/addons/pos_longpolling/;
@@ -68,7 +68,7 @@ if "__manifest__.py" not in addon:
 else:
     manifest = ast.literal_eval(zipfile.ZipFile(wheel).read(prefix + "__manifest__.py").decode())
 junk = re.compile(
-    r"^(harness|tools|\.ci|\.github|node_modules|build|dist|static/tests/node)/"
+    r"^(harness|tools|examples|\.ci|\.github|node_modules|build|dist|static/tests/node)/"
     r"|^(package(-lock)?\.json|pyproject\.toml|PKG-INFO|checklog-odoo\.cfg)$|^\.[^/]*$"
     r"|(^|/)__pycache__/|\.py[co]$|(^|/)node_modules/"
 )

@@ -26,7 +26,8 @@ find_odoo() {
     # called, Odoo finds it as pos_longpolling.
     addons_link_dir=$(mktemp -d "${TMPDIR:-/tmp}/pos_longpolling_addons.XXXXXX")
     ln -s "$repo" "$addons_link_dir/pos_longpolling"
-    addons_path=$addons_link_dir
+    # examples/: modules built on the addon (their tests run with its own)
+    addons_path=$addons_link_dir,$repo/examples
     if [ -n "${ODOO_BIN:-}" ] && [ -d "$(dirname "$ODOO_BIN")/addons" ]; then
         addons_path="$(cd "$(dirname "$ODOO_BIN")/addons" && pwd),$addons_path"
     fi
@@ -122,15 +123,18 @@ checklog() {
     "$venv/bin/checklog-odoo" --config "$repo/checklog-odoo.cfg" --no-echo "$1"
 }
 
-# run_odoo_tests: installs pos_longpolling on a fresh database and runs its
-# tests; prints "odoo tests: P passed, F failed" and fails on a failed test,
+# The modules run_odoo_tests installs and tests: the addon and its examples.
+tested_modules=(pos_longpolling pos_longpolling_partner_sync)
+
+# run_odoo_tests: installs pos_longpolling and the examples on a fresh
+# database and runs their tests; prints "odoo tests: P passed, F failed" and fails on a failed test,
 # and on any warning or error of ours in the log (checklog).
 run_odoo_tests() {
     local db="pos_longpolling_test_$$" log rc tests failures bad follower ticker
     fresh_db "$db" || { echo "odoo tests: 0 passed, 1 failed"; return 1; }
     # one log per run: runs from several clones may be under way at once
     log=${TMPDIR:-/tmp}/pos_longpolling_odoo_tests_$$.log
-    echo "  installing pos_longpolling on the database $db, then its tests, class by class:"
+    echo "  installing ${tested_modules[*]} on the database $db, then their tests, class by class:"
     : >"$log"
     # each test class as it starts, until Odoo ends (or this script does)
     tail -n +1 -f --pid=$$ "$log" > >(while IFS= read -r line; do
@@ -145,7 +149,8 @@ run_odoo_tests() {
     follower=$!
     minutes "Odoo tests running" &
     ticker=$!
-    odoo_run -d "$db" -i pos_longpolling --test-enable --test-tags /pos_longpolling \
+    odoo_run -d "$db" -i "$(tr ' ' , <<<"${tested_modules[*]}")" --test-enable \
+        --test-tags "$(printf '/%s,' "${tested_modules[@]}" | sed 's/,$//')" \
         --stop-after-init --http-port="$(free_port)" --longpolling-port="$(free_port)" \
         --workers=0 --max-cron-threads=0 >"$log" 2>&1
     rc=$?

@@ -9,9 +9,9 @@ odoo.define("pos_longpolling.AnnouncementChrome", function (require) {
     const Registries = require("point_of_sale.Registries");
 
     const POPUP = "AnnouncementPopup";
-    // Long enough to read: 4 s, plus 50 ms a character, at most 15 s (a
-    // click closes it sooner).
-    const noteDuration = (text) => Math.min(15000, 4000 + 50 * text.length);
+    // Long enough to read slowly: 4 s, plus 60 ms a character (1,000
+    // characters: 64 s), at most 90 s; a click closes it sooner.
+    const noteDuration = (text) => Math.min(90000, 4000 + 60 * text.length);
 
     const AnnouncementChrome = (Chrome) =>
         class extends Chrome {
@@ -42,6 +42,11 @@ odoo.define("pos_longpolling.AnnouncementChrome", function (require) {
                     this.env.pos.announcement_popups.unshift(shown);
                 }
             }
+            _onShowNotification() {
+                super._onShowNotification(...arguments);
+                // Odoo's own notifications keep Odoo's look.
+                this.state.notification.isAnnouncement = false;
+            }
             _onCloseNotification() {
                 super._onCloseNotification(...arguments);
                 setTimeout(() => this._showAnnouncementNote());
@@ -66,6 +71,9 @@ odoo.define("pos_longpolling.AnnouncementChrome", function (require) {
                 const {title, body} = queue.shift();
                 const text = title ? `${title}: ${body}` : body;
                 this.showNotification(text, noteDuration(text));
+                // Placed and wrapped within the screen, under the header,
+                // clear of the payment buttons (pos_longpolling.css).
+                this.state.notification.isAnnouncement = true;
             }
             _showAnnouncementPopup() {
                 const queue = this.env.pos.announcement_popups;

@@ -7,20 +7,34 @@ odoo.define("pos_longpolling.LongpollingStatus", function (require) {
     const Registries = require("point_of_sale.Registries");
 
     const _t = core._t;
+    // Lazy (_lt): translated when shown, after the translations have loaded.
+    // Each state has its own glyph: it can be told without its colour.
     const LOOKS = {
-        online: {color: "oe_green", label: _t("online")},
-        waiting: {color: "oe_orange", label: _t("waiting for the server")},
-        offline: {color: "oe_red", label: _t("offline")},
-        refused: {color: "oe_red", label: _t("refused by the server")},
-        stopped: {color: "oe_hidden", label: _t("stopped")},
+        online: {color: "oe_green", glyph: "fa-check", label: core._lt("online")},
+        waiting: {
+            color: "oe_orange",
+            glyph: "fa-hourglass-half",
+            label: core._lt("waiting for the server"),
+        },
+        offline: {color: "oe_red", glyph: "fa-times", label: core._lt("offline")},
+        refused: {
+            color: "oe_red",
+            glyph: "fa-ban",
+            label: core._lt("refused by the server"),
+        },
+        stopped: {color: "oe_hidden", glyph: "fa-pause", label: core._lt("stopped")},
     };
+    // A click's check shows its spinner this long at least: a PONG often
+    // comes back within 0.1 s, too fast to be seen.
+    const MIN_SPIN_MS = 1000;
 
     /** One icon per longpolling bus; a click checks the connection. */
     class LongpollingStatus extends PosComponent {
         constructor() {
             super(...arguments);
-            this.state = useState({revision: 0});
+            this.state = useState({revision: 0, clicked: {}});
             this._unsubscribes = [];
+            this._spinTimers = new Set();
         }
         mounted() {
             this.env.pos.on("change:longpolling_buses", this._subscribe, this);
@@ -29,6 +43,9 @@ odoo.define("pos_longpolling.LongpollingStatus", function (require) {
         willUnmount() {
             this.env.pos.off("change:longpolling_buses", null, this);
             this._unsubscribe();
+            for (const timer of this._spinTimers) {
+                clearTimeout(timer);
+            }
         }
         get buses() {
             return this.env.pos.get_all_buses().map(([key, bus]) => {
@@ -37,17 +54,31 @@ odoo.define("pos_longpolling.LongpollingStatus", function (require) {
                 const name = key === "default" ? _t("Longpolling") : key;
                 const label = connection.reason
                     ? `${look.label} (${connection.reason})`
-                    : look.label;
+                    : String(look.label);
+                const checking = connection.pinging || Boolean(this.state.clicked[key]);
                 return {
                     key,
                     bus,
                     color: look.color,
-                    pinging: connection.pinging,
-                    title: _.str.sprintf(_t("%s: %s. Click to check."), name, label),
+                    glyph: checking ? "fa-refresh fa-spin" : look.glyph,
+                    checking,
+                    title: _.str.sprintf(
+                        checking
+                            ? _t("%s: %s. Checking the connection...")
+                            : _t("%s: %s. Click to check."),
+                        name,
+                        label
+                    ),
                 };
             });
         }
-        onClick(bus) {
+        onClick(key, bus) {
+            this.state.clicked[key] = true;
+            const timer = setTimeout(() => {
+                this._spinTimers.delete(timer);
+                this.state.clicked[key] = false;
+            }, MIN_SPIN_MS);
+            this._spinTimers.add(timer);
             bus.check();
         }
         _subscribe() {

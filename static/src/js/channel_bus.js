@@ -23,7 +23,7 @@
  * `pos.longpolling/gap`, and gap callbacks are told to reload what they show.
  *
  * Nothing a server answers, nor a callback, listener or error handler that
- * throws, stops the polling. A refused poll (not logged in, no right to the
+ * throws (or whose promise rejects), stops the polling. A refused poll (not logged in, no right to the
  * POS) is retried after minutes, not seconds, and says why.
  */
 
@@ -76,7 +76,7 @@ export class ChannelBus {
      * @param {Object} [params.storage] a Storage (sessionStorage) or null
      * @param {String} [params.storageKey] this bus's key in it
      * @param {Function} [params.onError] (error, channelName, payload) when a
-     *     callback throws
+     *     callback throws or its promise rejects
      * @param {Object} [params.timers] {setTimeout, clearTimeout, now}
      * @param {Function} [params.random] Math.random
      * @param {Object} [params.options] overrides DEFAULTS
@@ -208,7 +208,14 @@ export class ChannelBus {
             return;
         }
         const pollAge = this.timers.now() - (this._pollStartedAt || 0);
-        if (this._pollRequest && pollAge > this.options.pollTimeout * 1000) {
+        // Offline, the poll in flight may have died with the network: a
+        // peek answers at once when the server is there.
+        const offline = this.longpolling_connection.state === "offline";
+        if (
+            this._pollRequest &&
+            (offline || pollAge > this.options.pollTimeout * 1000)
+        ) {
+            this._peek = this._peek || offline;
             this._restartPoll();
         } else if (this._retryTimer !== null) {
             clearTimer(this, "_retryTimer");
@@ -397,18 +404,26 @@ export class ChannelBus {
     }
 
     _dispatch(entries, channelName, payload) {
+        const report = (error) => {
+            try {
+                this.onError(error, channelName, payload);
+            } catch (handlerError) {
+                console.error(
+                    "pos_longpolling: the error handler failed",
+                    handlerError
+                );
+            }
+        };
         for (const {callback, thisArg} of entries) {
             try {
-                callback.call(thisArg, payload);
-            } catch (error) {
-                try {
-                    this.onError(error, channelName, payload);
-                } catch (handlerError) {
-                    console.error(
-                        "pos_longpolling: the error handler failed",
-                        handlerError
-                    );
+                const result = callback.call(thisArg, payload);
+                // An async callback's rejection is its throw: reported here,
+                // not left to Odoo's unhandled-rejection traceback popup.
+                if (result && typeof result.then === "function") {
+                    result.then(undefined, report);
                 }
+            } catch (error) {
+                report(error);
             }
         }
     }

@@ -19,10 +19,10 @@
  * A PING is sent when: the silence timer fires (no contact for maxSilence
  * s: the poll is stuck or the server gone); the check timer fires
  * (checkInterval s since the last notification, maxSilence s after a failed
- * PING); reconnecting; a wake-up without a notification in the last
- * maxSilence s; a click (send_ping()). Never while one is outstanding, nor
- * while refused (it would be refused too), so nothing can make it ping in a
- * loop. Timers and the PING transport are injected, so tests drive it with
+ * PING); reconnecting; a wake-up (the page visible again, the network
+ * back) while offline or without a notification in the last maxSilence s;
+ * a click (send_ping()). Never while one is outstanding, nor while refused
+ * (it would be refused too), so nothing can make it ping in a loop. Timers and the PING transport are injected, so tests drive it with
  * a fake clock. A listener that throws changes nothing.
  */
 
@@ -180,14 +180,19 @@ export class ConnectionMonitor {
 
     /**
      * The page came back (visible again, device woke up, network back):
-     * check the connection unless a notification came recently.
+     * check the connection when offline (the last check failed: do not wait
+     * for the timer) or when no notification came recently.
      */
     onWake() {
         if ([STATES.STOPPED, STATES.REFUSED].includes(this.state) || this.pinging) {
             return;
         }
         const heard = this.lastNotificationAt;
-        if (heard === null || this.timers.now() - heard >= this.maxSilence * 1000) {
+        if (
+            this.state === STATES.OFFLINE ||
+            heard === null ||
+            this.timers.now() - heard >= this.maxSilence * 1000
+        ) {
             this.send_ping();
         }
     }

@@ -250,21 +250,52 @@ describe("ChannelBus", () => {
         );
     });
 
-    test("a throwing callback is reported and the others still run", async () => {
-        bus.add_channel_callback("bad", () => {
-            throw new Error("boom");
+    // Node's unhandledRejection: what Odoo would show as a traceback popup.
+    const withUnhandled = async (run) => {
+        const unhandled = [];
+        const onUnhandled = (reason) => unhandled.push(reason);
+        process.on("unhandledRejection", onUnhandled);
+        try {
+            await run();
+            await new Promise((resolve) => setImmediate(resolve));
+        } finally {
+            process.off("unhandledRejection", onUnhandled);
+        }
+        return unhandled;
+    };
+
+    for (const [kind, failing] of [
+        [
+            "throws",
+            (data) => {
+                throw new Error(`failed ${data}`);
+            },
+        ],
+        [
+            "returns a promise that rejects",
+            async (data) => {
+                await Promise.resolve();
+                throw new Error(`failed ${data}`);
+            },
+        ],
+    ]) {
+        test(`a callback that ${kind} is reported and the others still run`, async () => {
+            bus.add_channel_callback("bad", failing);
+            bus.add_channel_callback("good", (data) => received.push(data));
+            bus.start();
+            const unhandled = await withUnhandled(async () => {
+                await transport.answer([
+                    [1, "bad", 1],
+                    [2, "good", 2],
+                ]);
+                await transport.answer([[3, "good", 3]]);
+            });
+            assert.deepEqual(errors, [["failed 1", "bad", 1]]);
+            assert.deepEqual(received, [2, 3]);
+            assert.deepEqual(unhandled, []);
+            assert.ok(transport.current, "still polling");
         });
-        bus.add_channel_callback("good", (data) => received.push(data));
-        bus.start();
-        await transport.answer([
-            [1, "bad", 1],
-            [2, "good", 2],
-        ]);
-        await transport.answer([[3, "good", 3]]);
-        assert.deepEqual(errors, [["boom", "bad", 1]]);
-        assert.deepEqual(received, [2, 3]);
-        assert.ok(transport.current, "still polling");
-    });
+    }
 
     test("malformed answers are no contact", async () => {
         bus.start();
@@ -410,6 +441,30 @@ describe("ChannelBus", () => {
         assert.ok(transport.current, "polls again without waiting");
     });
 
+    test("online again after a failed PING: a peek poll and a PING at once", async () => {
+        bus.start();
+        await transport.answer([[1, PING_CHANNEL, "PONG"]]);
+        const stuck = transport.current;
+        // The network goes: the cashier's check fails, the poll hangs.
+        bus.check();
+        await settle();
+        transport.pings[0].reject(new Error("XmlHttpRequestError"));
+        await settle();
+        assert.equal(bus.longpolling_connection.state, STATES.OFFLINE);
+        // 5 s later the network is back (the `online` event).
+        await timers.advance(5_000);
+        bus.wake();
+        await settle();
+        assert.equal(stuck.aborted, true, "the poll that may be dead is replaced");
+        assert.deepEqual(transport.current.params.options, {peek: true});
+        assert.equal(transport.pings.length, 2, "a PING at once");
+        await answerRaw({notifications: [], channels: []});
+        assert.equal(bus.longpolling_connection.state, STATES.ONLINE);
+        await transport.answer([[2, PING_CHANNEL, "PONG"]]);
+        assert.equal(bus.longpolling_connection.pinging, false);
+        assert.ok(timers.time - 1_000_000 < 10_000, "green within seconds");
+    });
+
     test("resume after reload: same last id, nothing twice, nothing lost", async () => {
         const storage = new MemoryStorage();
         bus = makeBus({timers, transport, storage});
@@ -514,6 +569,25 @@ describe("ChannelBus", () => {
             errors.map(([message, channel]) => [message, channel]),
             [["reload failed", "gap"]]
         );
+        assert.ok(transport.current, "still polling");
+    });
+
+    test("a gap callback's rejected promise is reported like a throw", async () => {
+        bus.add_gap_callback(() => Promise.reject(new Error("reload rejected")));
+        bus.add_channel_callback("x", (data) => received.push(data));
+        bus.start();
+        const unhandled = await withUnhandled(() =>
+            transport.answer([
+                [5, GAP_TYPE, {last: 0}],
+                [6, "x", "after"],
+            ])
+        );
+        assert.deepEqual(
+            errors.map(([message, channel]) => [message, channel]),
+            [["reload rejected", "gap"]]
+        );
+        assert.deepEqual(received, ["after"]);
+        assert.deepEqual(unhandled, []);
         assert.ok(transport.current, "still polling");
     });
 

@@ -296,6 +296,25 @@ describe("ConnectionMonitor", () => {
         assert.equal(pings, 2, "contacts only, for maxSilence s: PING");
     });
 
+    test("wake after a failed PING: a PING at once, online at its PONG", async () => {
+        monitor.start();
+        monitor.onNotification();
+        await timers.advance(5_000);
+        pingOutcome = () => Promise.reject(new Error("network down"));
+        monitor.send_ping();
+        await settle();
+        assert.equal(monitor.state, STATES.OFFLINE);
+        // The network is back 5 s later, a notification 10 s ago.
+        await timers.advance(5_000);
+        pingOutcome = () => Promise.resolve(1);
+        monitor.onWake();
+        await settle();
+        assert.equal(pings, 2, "re-checks at once, not maxSilence s later");
+        await timers.advance(300);
+        monitor.onNotification();
+        assert.equal(monitor.state, STATES.ONLINE);
+    });
+
     test("stop: hidden again, timers cleared, pending PING resolved", async () => {
         monitor.start();
         const answer = monitor.send_ping();

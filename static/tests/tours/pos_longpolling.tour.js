@@ -6,6 +6,28 @@ odoo.define("pos_longpolling.tour.StatusIcons", function (require) {
     // Test mode refuses /longpolling/poll: the buses fail to poll, so the
     // icons must end red. The PING route works: the server checks its rows.
     const pinged = "pos_longpolling_tour_pinged";
+
+    function check(condition, message) {
+        if (!condition) {
+            throw new Error(message);
+        }
+    }
+
+    /** WCAG's contrast ratio of two CSS rgb() colours. */
+    function contrast(first, second) {
+        const luminance = (css) => {
+            const [r, g, b] = css.match(/[\d.]+/g).map((v) => {
+                const c = Number(v) / 255;
+                return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+            });
+            return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+        };
+        const [light, dark] = [luminance(first), luminance(second)].sort(
+            (a, b) => b - a
+        );
+        return (light + 0.05) / (dark + 0.05);
+    }
+
     Tour.register("pos_longpolling_status_icons", {test: true, url: "/pos/ui"}, [
         {
             content: "the default bus has its icon in the header",
@@ -15,10 +37,36 @@ odoo.define("pos_longpolling.tour.StatusIcons", function (require) {
             },
         },
         {
-            content: "a failing poll turns it red",
-            trigger: '.pos .js_poll_connected[data-bus="default"].oe_red',
+            content: "a failing poll turns it red, with the offline glyph",
+            trigger: '.pos .js_poll_connected[data-bus="default"].oe_red i.fa-times',
             run() {
-                // A check: the trigger is the assertion.
+                const glyph = $('.pos .js_poll_connected[data-bus="default"] i')[0];
+                const style = window.getComputedStyle(glyph);
+                const header = window.getComputedStyle($(".pos .pos-topheader")[0]);
+                const onDisc = contrast(style.color, style.backgroundColor);
+                const onHeader = contrast(
+                    style.backgroundColor,
+                    header.backgroundColor
+                );
+                check(onDisc >= 3, `glyph on its disc: ${onDisc.toFixed(2)}:1`);
+                check(onHeader >= 3, `disc on the header: ${onHeader.toFixed(2)}:1`);
+            },
+        },
+        {
+            content: "a click shows the check in progress",
+            trigger: '.pos .js_poll_connected[data-bus="default"]',
+        },
+        {
+            content: "a spinner while it checks, for a second at least",
+            trigger:
+                '.pos .js_poll_connected[data-bus="default"][aria-busy="true"] i.fa-spin',
+            run() {
+                check(
+                    /Checking/.test(
+                        $('.pos .js_poll_connected[data-bus="default"]').attr("title")
+                    ),
+                    "the tooltip does not say it checks"
+                );
             },
         },
         {
@@ -62,6 +110,31 @@ odoo.define("pos_longpolling.tour.StatusIcons", function (require) {
             trigger: `body.${pinged}`,
             run() {
                 // A check: the trigger is the assertion.
+            },
+        },
+    ]);
+
+    // In German (tests/test_ui.py loads the addon's de.po): the tooltip is
+    // translated, looked up when shown, not when the module loaded.
+    Tour.register("pos_longpolling_status_icon_de", {test: true, url: "/pos/ui"}, [
+        {
+            content: "the icon's tooltip is in German",
+            trigger:
+                '.pos .js_poll_connected[data-bus="default"][title^="Long-Polling: "]',
+            run() {
+                const title = $('.pos .js_poll_connected[data-bus="default"]').attr(
+                    "title"
+                );
+                check(
+                    /^Long-Polling: (verbunden|getrennt|wartet auf den Server)\. /.test(
+                        title
+                    ),
+                    `tooltip: ${title}`
+                );
+                check(
+                    !/online|offline|waiting|Click|Checking/.test(title),
+                    `tooltip: ${title}`
+                );
             },
         },
     ]);
