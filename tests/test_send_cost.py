@@ -35,7 +35,9 @@ class NotifyListener:
     def payloads_until(self, send_sentinel, timeout=10):
         """What came before a sentinel NOTIFY sent after the others were
         committed: PostgreSQL delivers them in commit order."""
-        sentinel = "sentinel-%s" % uuid.uuid4()
+        # What Odoo's listeners read: a list of channels, here one nobody
+        # polls (other servers on this PostgreSQL read it too).
+        sentinel = json.dumps(["pos_longpolling sentinel %s" % uuid.uuid4()])
         send_sentinel(sentinel)
         connection, payloads = self.connection, []
         while select.select([connection], [], [], timeout) != ([], [], []):
