@@ -1,1 +1,8 @@
-from . import bus_bus, pos_config
+from . import (
+    bus_bus,
+    pos_config,
+    pos_config_connection,
+    pos_longpolling_contact,
+    pos_announcement,
+    pos_announcement_receipt,
+)

@@ -1,7 +1,9 @@
 from . import (
     test_announcement,
+    test_announcement_receipts,
     test_bus_listener,
     test_channels,
+    test_connection,
     test_connection_pool,
     test_db_outage,
     test_dispatch,
