@@ -29,7 +29,7 @@ class PosAnnouncement(models.Model):
     receipt_ids = fields.One2many(
         "pos.announcement.receipt", "announcement_id", "Points of Sale", readonly=True
     )
-    display_title = fields.Char("Title", compute="_compute_display_title")
+    display_title = fields.Char("Subject", compute="_compute_display_title")
     receipt_count = fields.Integer("Addressed", compute="_compute_receipt_counts")
     shown_count = fields.Integer("Shown", compute="_compute_receipt_counts")
     acknowledged_count = fields.Integer(
