@@ -56,7 +56,8 @@ class TestConnection(PosLongpollingCase):
             ),
             1,
         )
-        self.assertEqual(self.Contact.search([]).config_id, self.pos_a)
+        written = self.Contact.search([("screen", "=", "s1")])
+        self.assertEqual(written.config_id, self.pos_a)
 
     def test_two_minute_bound(self):
         now = fields.Datetime.now()
