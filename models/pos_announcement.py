@@ -40,13 +40,12 @@ class PosAnnouncement(models.Model):
     @api.depends("title", "body")
     def _compute_display_title(self):
         for announcement in self:
-            announcement.display_title = announcement.title or (
-                announcement.body or ""
-            ).strip().split("\n")[0][:80]
+            announcement.display_title = (
+                announcement.title
+                or (announcement.body or "").strip().split("\n")[0][:80]
+            )
 
-    @api.depends(
-        "needs_ack", "receipt_ids.shown_at", "receipt_ids.acknowledged_at"
-    )
+    @api.depends("needs_ack", "receipt_ids.shown_at", "receipt_ids.acknowledged_at")
     def _compute_receipt_counts(self):
         for announcement in self:
             receipts = announcement.receipt_ids

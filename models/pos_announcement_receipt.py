@@ -98,7 +98,9 @@ class PosAnnouncementReceipt(models.Model):
             )
             if not self.env.cr.rowcount:
                 raise MissingError(
-                    _("POS announcement: %(announcement)s was not sent to POS %(config)s.")
+                    _(
+                        "POS announcement: %(announcement)s was not sent to POS %(config)s."
+                    )
                     % {"announcement": announcement_id, "config": config_id}
                 )
         self.invalidate_cache(["shown_at", "acknowledged_at", "acknowledged_by"])

@@ -286,7 +286,9 @@ class TestAnnouncementHttp(HttpCase):
         self.assertTrue(all(receipts.mapped("shown_at")))
         admin = self.env.ref("base.user_admin")
         self.assertEqual(receipts.mapped("acknowledged_by"), admin)
-        self.assertEqual([bool(r.acknowledged_at) for r in receipts], [False, True, True])
+        self.assertEqual(
+            [bool(r.acknowledged_at) for r in receipts], [False, True, True]
+        )
 
     def test_announcement_receipt_tour(self):
         """An announcement that asks for acknowledgement shows on the POS;

@@ -92,12 +92,18 @@ class TestAnnouncementReceipts(PosLongpollingCase):
         self.env = self.env(user=self.manager)
         configs = self.pos_a | self.pos_b
         # As in the README:
-        action = self.env["pos.announcement.wizard"].create({
-            "config_ids": [(6, 0, configs.ids)],  # default: every open POS
-            "title": "Closing",
-            "body": "Count the till before closing",
-            "needs_ack": True,
-        }).action_send()
+        action = (
+            self.env["pos.announcement.wizard"]
+            .create(
+                {
+                    "config_ids": [(6, 0, configs.ids)],  # default: every open POS
+                    "title": "Closing",
+                    "body": "Count the till before closing",
+                    "needs_ack": True,
+                }
+            )
+            .action_send()
+        )
         announcement = self.env["pos.announcement"].browse(action["res_id"])
         acknowledged = announcement.receipt_ids.filtered("acknowledged_at").config_id
         self.assertFalse(acknowledged)
@@ -138,7 +144,9 @@ class TestAnnouncementReceipts(PosLongpollingCase):
         self.env["pos.config"].invalidate_cache()
         with self.assertRaises(AccessError):
             self.report(self.cashier, announcement, self.pos_b)
-        portal = new_test_user(self.env, login="lp_receipt_portal", groups="base.group_portal")
+        portal = new_test_user(
+            self.env, login="lp_receipt_portal", groups="base.group_portal"
+        )
         with self.assertRaises(AccessError):
             self.report(portal, announcement, self.pos_a)
         # Not addressed to that POS; malformed arguments.
@@ -161,7 +169,8 @@ class TestAnnouncementReceipts(PosLongpollingCase):
         with self.assertRaises(AccessError):
             announcement.with_user(self.cashier).read(["body"])
         self.assertIn(
-            announcement, self.env["pos.announcement"].with_user(self.manager).search([])
+            announcement,
+            self.env["pos.announcement"].with_user(self.manager).search([]),
         )
 
     def test_a_manager_of_another_company_does_not_read_them(self):
@@ -174,12 +183,12 @@ class TestAnnouncementReceipts(PosLongpollingCase):
             company_ids=[(6, 0, self.other_company.ids)],
         )
         self.assertFalse(
-            self.env["pos.announcement"].with_user(manager).search(
-                [("id", "=", announcement.id)]
-            )
+            self.env["pos.announcement"]
+            .with_user(manager)
+            .search([("id", "=", announcement.id)])
         )
         self.assertFalse(
-            self.env["pos.announcement.receipt"].with_user(manager).search(
-                [("announcement_id", "=", announcement.id)]
-            )
+            self.env["pos.announcement.receipt"]
+            .with_user(manager)
+            .search([("announcement_id", "=", announcement.id)])
         )

@@ -17,7 +17,7 @@ class TestConnection(PosLongpollingCase):
         self.Contact = self.env["pos.longpolling.contact"]
         self.recorder = ContactRecorder()
 
-    def write(self, contacts_):
+    def write_contacts(self, contacts_):
         before = self.env.cr.sql_log_count
         self.Contact._write_contacts(contacts_)
         return self.env.cr.sql_log_count - before
@@ -28,13 +28,15 @@ class TestConnection(PosLongpollingCase):
             self.recorder.note(self.dbname, poses.ids, "screen%d" % index)
         noted = self.recorder.take(self.dbname)
         self.assertEqual(len(noted), 900)
-        self.assertEqual(self.write(noted), 1)
-        self.assertEqual(self.Contact.search_count([("config_id", "in", poses.ids)]), 900)
+        self.assertEqual(self.write_contacts(noted), 1)
+        self.assertEqual(
+            self.Contact.search_count([("config_id", "in", poses.ids)]), 900
+        )
         self.assertEqual(poses.mapped("longpolling_screen_count"), [300, 300, 300])
 
     def test_nothing_noted_nothing_written(self):
         self.assertEqual(self.recorder.take(self.dbname), {})
-        self.assertEqual(self.write({}), 0)
+        self.assertEqual(self.write_contacts({}), 0)
         # Taken once: the next flush has nothing.
         self.recorder.note(self.dbname, self.pos_a.ids, "s1")
         self.assertTrue(self.recorder.take(self.dbname))
@@ -42,13 +44,15 @@ class TestConnection(PosLongpollingCase):
 
     def test_a_newer_contact_stays(self):
         now = fields.Datetime.now()
-        self.write({(self.pos_a.id, "s1"): now})
-        self.write({(self.pos_a.id, "s1"): now - datetime.timedelta(minutes=5)})
+        self.write_contacts({(self.pos_a.id, "s1"): now})
+        self.write_contacts(
+            {(self.pos_a.id, "s1"): now - datetime.timedelta(minutes=5)}
+        )
         self.assertEqual(self.pos_a.longpolling_last_contact, now)
 
     def test_a_deleted_pos_is_skipped(self):
         self.assertEqual(
-            self.write(
+            self.write_contacts(
                 {
                     (self.pos_a.id, "s1"): fields.Datetime.now(),
                     (2**31 - 1, "s1"): fields.Datetime.now(),
@@ -61,7 +65,7 @@ class TestConnection(PosLongpollingCase):
 
     def test_two_minute_bound(self):
         now = fields.Datetime.now()
-        self.write(
+        self.write_contacts(
             {
                 (self.pos_a.id, "in1"): now - datetime.timedelta(seconds=110),
                 (self.pos_a.id, "in2"): now - datetime.timedelta(seconds=5),
@@ -71,19 +75,23 @@ class TestConnection(PosLongpollingCase):
         )
         self.assertEqual(self.pos_a.longpolling_screen_count, 2)
         self.assertTrue(self.pos_a.longpolling_connected)
-        self.assertEqual(self.pos_a.longpolling_connection_state, "Connected (2 screens)")
+        self.assertEqual(
+            self.pos_a.longpolling_connection_state, "Connected (2 screens)"
+        )
         self.assertEqual(self.pos_b.longpolling_screen_count, 0)
         self.assertFalse(self.pos_b.longpolling_connected)
         self.assertEqual(
             self.pos_b.longpolling_last_contact, now - datetime.timedelta(seconds=130)
         )
-        self.assertRegex(self.pos_b.longpolling_connection_state, "^Not connected since ")
+        self.assertRegex(
+            self.pos_b.longpolling_connection_state, "^Not connected since "
+        )
         # A POS without an open session has no state to show.
         self.assertFalse(self.pos_closed.longpolling_connection_state)
         self.assertFalse(self.pos_closed.longpolling_last_contact)
 
     def test_one_screen_reads_connected(self):
-        self.write({(self.pos_a.id, ""): fields.Datetime.now()})
+        self.write_contacts({(self.pos_a.id, ""): fields.Datetime.now()})
         self.assertEqual(self.pos_a.longpolling_connection_state, "Connected")
 
     def test_only_managers_read_contacts(self):
@@ -91,7 +99,9 @@ class TestConnection(PosLongpollingCase):
             {
                 "name": "LP contact cashier",
                 "login": "lp_contact_cashier",
-                "groups_id": [(6, 0, [self.env.ref("point_of_sale.group_pos_user").id])],
+                "groups_id": [
+                    (6, 0, [self.env.ref("point_of_sale.group_pos_user").id])
+                ],
             }
         )
         Contact = self.Contact.with_user(cashier)

@@ -73,7 +73,6 @@ async def connected(ctx, n, window, quiet=60.0):
         "connected",
         extra={"log_handler": ":INFO,%s:DEBUG" % RECORDER},
     )
-    rows = []
     try:
         ids = st.ids[:n]
         before = await read(st, ids)

@@ -81,10 +81,7 @@ odoo.define("pos_longpolling.PosAnnouncement", function (require) {
          */
         report_announcement(announcement, acknowledged = false) {
             const key = `${announcement.announcement_id}:${acknowledged}`;
-            if (
-                !announcement.announcement_id ||
-                this._announcement_reported.has(key)
-            ) {
+            if (!announcement.announcement_id || this._announcement_reported.has(key)) {
                 return this.announcement_reports;
             }
             this._announcement_reported.add(key);

@@ -75,7 +75,10 @@ describe("ChannelBus", () => {
             random: () => 0.5,
         });
         bus.start();
-        assert.deepEqual(transport.current.params.options, {peek: true, screen: "tab1"});
+        assert.deepEqual(transport.current.params.options, {
+            peek: true,
+            screen: "tab1",
+        });
         await answerRaw({notifications: [], channels: []});
         assert.deepEqual(transport.current.params.options, {screen: "tab1"});
         bus.longpolling_connection.send_ping();

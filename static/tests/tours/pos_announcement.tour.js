@@ -147,7 +147,8 @@ odoo.define("pos_longpolling.tour.Announcement", function (require) {
         },
         {
             content: "the cashier acknowledges it",
-            trigger: '.pos .pos_longpolling_announcement:contains("till 3") .button.confirm',
+            trigger:
+                '.pos .pos_longpolling_announcement:contains("till 3") .button.confirm',
             run: "click",
         },
         {
