@@ -23,8 +23,9 @@ def last_bus_id(env):
     return env["bus.bus"].sudo().search([], order="id desc", limit=1).id or 0
 
 
-@tagged("post_install", "-at_install")
-class TestAnnouncement(PosLongpollingCase):
+class AnnouncementCase(PosLongpollingCase):
+    """A POS manager, a cashier, and the wizard as the manager."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -40,6 +41,9 @@ class TestAnnouncement(PosLongpollingCase):
         )
         cls.Wizard = cls.env["pos.announcement.wizard"].with_user(cls.manager)
 
+
+@tagged("post_install", "-at_install")
+class TestAnnouncement(AnnouncementCase):
     def test_sends_to_the_chosen_open_poses_only(self):
         last = self.last_bus_id()
         wizard = self.Wizard.create(

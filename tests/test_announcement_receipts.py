@@ -1,24 +1,14 @@
 from odoo.exceptions import AccessError, MissingError, ValidationError
 from odoo.tests import new_test_user, tagged
 
-from .common import PosLongpollingCase
+from .test_announcement import AnnouncementCase
 
 
 @tagged("post_install", "-at_install")
-class TestAnnouncementReceipts(PosLongpollingCase):
+class TestAnnouncementReceipts(AnnouncementCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.manager = new_test_user(
-            cls.env,
-            login="lp_receipt_manager",
-            groups="base.group_user,point_of_sale.group_pos_manager",
-        )
-        cls.cashier = new_test_user(
-            cls.env,
-            login="lp_receipt_cashier",
-            groups="base.group_user,point_of_sale.group_pos_user",
-        )
         cls.other_company = cls.env["res.company"].create({"name": "LP receipt co"})
         cls.foreign_cashier = new_test_user(
             cls.env,
@@ -27,7 +17,6 @@ class TestAnnouncementReceipts(PosLongpollingCase):
             company_id=cls.other_company.id,
             company_ids=[(6, 0, cls.other_company.ids)],
         )
-        cls.Wizard = cls.env["pos.announcement.wizard"].with_user(cls.manager)
 
     def send(self, configs, needs_ack=True):
         action = self.Wizard.create(
