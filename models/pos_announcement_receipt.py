@@ -1,14 +1,10 @@
 """What one addressed POS did with an announcement: first shown on one of
 its screens, acknowledged (and by whom). The POS reports it (``report``);
 a report is kept once, whatever comes again."""
-import logging
-
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, MissingError, ValidationError
 
 from .pos_config import is_pos_id, short_repr
-
-_logger = logging.getLogger(__name__)
 
 
 class PosAnnouncementReceipt(models.Model):
