@@ -10,7 +10,10 @@
     "depends": ["bus", "point_of_sale"],
     "data": [
         "security/ir.model.access.csv",
+        "security/pos_announcement_security.xml",
         "views/pos_config_views.xml",
+        "views/pos_config_connection_views.xml",
+        "views/pos_announcement_views.xml",
         "wizard/pos_announcement_wizard_views.xml",
     ],
     "assets": {

@@ -7,6 +7,7 @@ from odoo.sql_db import PoolError
 
 from odoo.addons.bus.controllers.main import BusController
 
+from ..models.contact_recorder import contacts, is_screen_id
 from ..models.pos_config import (
     GAP_TYPE,
     MAX_NOTIFICATION_ID,
@@ -54,6 +55,7 @@ def check_poll(channels, last, options, unknown):
         )
     if options is None:
         options = {}
+    screen = options.get("screen") if isinstance(options, dict) else None
     # What Odoo reads of them (its web client sends bus_inactivity).
     inactivity = options.get("bus_inactivity", 0) if isinstance(options, dict) else 0
     if (
@@ -62,6 +64,7 @@ def check_poll(channels, last, options, unknown):
         or not isinstance(options.get("peek", False), bool)
         or not isinstance(inactivity, (int, float))
         or isinstance(inactivity, bool)
+        or not (screen is None or is_screen_id(screen))
     ):
         raise ValidationError(
             _("Longpolling: options must be an object of options, not %s.")
@@ -97,6 +100,7 @@ class PosLongpollingController(BusController):
         try:
             PosConfig = request.env["pos.config"]
             deleted_id = PosConfig._check_longpolling_channels(channels, last)
+            contacts.note_channels(dbname, channels, options.get("screen"))
             if not deleted_id:
                 return super()._poll(dbname, channels, last, options)
             newest = request.env["pos.longpolling.gap"].sudo()._newest_bus_id()
@@ -110,8 +114,11 @@ class PosLongpollingController(BusController):
         return with_gap(answer, deleted_id, last, newest, options.get("peek"))
 
     @route("/pos_longpolling/update", type="json", auth="public", cors="*")
-    def update_connection(self, pos_id=None, message=None, db_name=None, **unknown):
-        """PING from a POS: a PONG travels back to it over the bus. Returns 1.
+    def update_connection(
+        self, pos_id=None, message=None, db_name=None, screen=None, **unknown
+    ):
+        """PING from a POS (from its tab or device ``screen``, a screen id):
+        a PONG travels back to it over the bus. Returns 1.
 
         Errors (bad arguments, unknown POS, no right to use it) are JSON-RPC
         errors, logged as one warning line, and write nothing.
@@ -121,6 +128,14 @@ class PosLongpollingController(BusController):
                 _("POS longpolling: unexpected argument(s) %s.")
                 % short_repr(sorted(unknown))
             )
-        return request.env["pos.config"]._longpolling_answer_ping(
+        if not (screen is None or is_screen_id(screen)):
+            raise ValidationError(
+                _("POS longpolling: screen must be a screen id, not %s.")
+                % short_repr(screen)
+            )
+        result = request.env["pos.config"]._longpolling_answer_ping(
             pos_id, message, db_name
         )
+        if db_name in (None, "", request.db):
+            contacts.note(request.db, [int(pos_id)], screen)
+        return result

@@ -33,6 +33,7 @@ PARTS = (
     "two_nodes",
     "faults",
     "browser",
+    "connected",
 )
 
 # The settings of the parts: (default, --long, --quick); None = the default.
@@ -68,6 +69,9 @@ SETTINGS = {
     "short_outage": (30.0, None, 10.0),
     "long_outage": (105.0, 115.0, 105.0),
     "browser_pages": (2, None, 1),
+    # connected: POS pollers, seconds held idle while all read connected
+    "connected_pollers": (1000, None, 100),
+    "connected_window": (120.0, 600.0, 60.0),
 }
 
 
@@ -177,7 +181,9 @@ async def main_async(args, parts, c, ctx, res):
 
     timed = Timer(res)
     # Every part but the faults and the browser runs on the workers=2 server.
-    need_workers = any(p in parts for p in PARTS if p not in ("faults", "browser"))
+    need_workers = any(
+        p in parts for p in PARTS if p not in ("faults", "browser", "connected")
+    )
     if need_workers:
         with timed("setup workers=2"):
             st = Stack(ctx, 2, "w2")
@@ -305,6 +311,13 @@ async def main_async(args, parts, c, ctx, res):
         finally:
             with timed("teardown threaded"):
                 st.close(drop=not args.keep)
+    if "connected" in parts:
+        from hlib import connected
+
+        with timed("connected"):
+            res["connected"] = await connected.connected(
+                ctx, c["connected_pollers"], c["connected_window"]
+            )
     if "faults" in parts or "browser" in parts:
         # a fresh server: the latency fleets' polls linger on the threaded
         # one (up to 50 s, same POS channels); the fault fleet's PONGs wake
@@ -405,6 +418,7 @@ def main():
         + res.get("soak", [])
         + res.get("hostile_checks", [])
         + res.get("two_nodes_checks", [])
+        + res.get("connected", [])
         if r.get("result") == "FAIL" or r.get("pass") is False
     ]
     if fails:

@@ -56,6 +56,7 @@ from odoo.addons.base.models.ir_http import IrHttp
 from odoo.addons.bus.models import bus
 
 from ..controllers.main import check_poll, with_gap
+from ..models.contact_recorder import contacts
 from ..models.pos_config import parse_pos_channel
 from .batching import Batcher, Job
 from .bus_dispatch import POS_POLL_TIMEOUT, BatchReader
@@ -345,6 +346,7 @@ def answer(poll):
         if checked is ODOOS_PATH:
             raise UseOdoosPath()
         deleted_id, newest, notifications = checked
+        contacts.note_channels(dbname, poll.channels, poll.options.get("screen"))
         result = {
             "notifications": notifications,
             "channels": [bus.channel_with_db(dbname, c) for c in channels],

@@ -1,8 +1,10 @@
 from . import (
     test_announcement,
+    test_announcement_receipts,
     test_auth_overrides,
     test_bus_listener,
     test_channels,
+    test_connection,
     test_connection_pool,
     test_db_outage,
     test_dispatch,

@@ -23,8 +23,9 @@ def last_bus_id(env):
     return env["bus.bus"].sudo().search([], order="id desc", limit=1).id or 0
 
 
-@tagged("post_install", "-at_install")
-class TestAnnouncement(PosLongpollingCase):
+class AnnouncementCase(PosLongpollingCase):
+    """A POS manager, a cashier, and the wizard as the manager."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -40,6 +41,9 @@ class TestAnnouncement(PosLongpollingCase):
         )
         cls.Wizard = cls.env["pos.announcement.wizard"].with_user(cls.manager)
 
+
+@tagged("post_install", "-at_install")
+class TestAnnouncement(AnnouncementCase):
     def test_sends_to_the_chosen_open_poses_only(self):
         last = self.last_bus_id()
         wizard = self.Wizard.create(
@@ -57,12 +61,12 @@ class TestAnnouncement(PosLongpollingCase):
         self.assertEqual(channel, self.bus_channel(self.pos_a, ANNOUNCEMENT_CHANNEL))
         self.assertEqual(notification_type, ANNOUNCEMENT_CHANNEL)
         self.assertRegex(payload.pop("id"), r"^[0-9a-f]{32}$")
+        self.assertEqual(payload.pop("announcement_id"), action["res_id"])
         self.assertEqual(
             payload,
             {"title": "Closing", "body": "Close the till at 18:00", "needs_ack": True},
         )
-        self.assertEqual(action["tag"], "display_notification")
-        self.assertIn("1 open", action["params"]["message"])
+        self.assertEqual(action["res_model"], "pos.announcement")
 
     def test_each_send_has_its_own_id(self):
         last = self.last_bus_id()
@@ -230,7 +234,7 @@ class TestAnnouncementHttp(HttpCase):
         answer = self.call_kw(
             "pos.announcement.wizard", "action_send", [[answer["result"]]]
         )
-        self.assertEqual(answer["result"]["tag"], "display_notification")
+        self.assertEqual(answer["result"]["res_model"], "pos.announcement")
         self.assertEqual(
             [row[:2] for row in bus_rows_since(self.env, last)],
             [(self.channel, ANNOUNCEMENT_CHANNEL)],
@@ -278,6 +282,48 @@ class TestAnnouncementHttp(HttpCase):
             quote_via=quote,
         )
         self.start_tour(url, "pos_longpolling_announcement", login="admin")
+        # Each shown once on this POS; the two popups acknowledged.
+        receipts = self.env["pos.announcement.receipt"].search(
+            [("announcement_id", "in", [p["announcement_id"] for p in payloads])],
+            order="id",
+        )
+        self.assertTrue(all(receipts.mapped("shown_at")))
+        admin = self.env.ref("base.user_admin")
+        self.assertEqual(receipts.mapped("acknowledged_by"), admin)
+        self.assertEqual(
+            [bool(r.acknowledged_at) for r in receipts], [False, True, True]
+        )
+
+    def test_announcement_receipt_tour(self):
+        """An announcement that asks for acknowledgement shows on the POS;
+        the cashier's *Got it* then shows on its record in the backend."""
+        # Past the opening cash control.
+        self.config.current_session_id.set_cashbox_pos(0, "")
+        last = last_bus_id(self.env)
+        action = (
+            self.env["pos.announcement.wizard"]
+            .with_user(self.env.ref("base.user_admin"))
+            .create(
+                {
+                    "config_ids": [(6, 0, self.config.ids)],
+                    "body": "The card terminal of till 3 is down",
+                    "needs_ack": True,
+                }
+            )
+            .action_send()
+        )
+        payloads = [p for _c, _t, p in bus_rows_since(self.env, last)]
+        url = "/pos/ui?" + urlencode(
+            {
+                "config_id": self.config.id,
+                "pos_longpolling_announcements": json.dumps(payloads),
+            },
+            quote_via=quote,
+        )
+        self.start_tour(url, "pos_longpolling_announcement_receipt", login="admin")
+        receipt = self.env["pos.announcement"].browse(action["res_id"]).receipt_ids
+        self.assertEqual(receipt.config_id, self.config)
+        self.assertEqual(receipt.acknowledged_by, self.env.ref("base.user_admin"))
 
 
 class AnnouncementFits:

@@ -63,11 +63,13 @@ class PosAnnouncementWizard(models.TransientModel):
                     % BODY_MAX
                 )
 
-    def _announcement_payload(self):
+    def _announcement_payload(self, announcement):
         self.ensure_one()
         return {
             # The POS shows an id once, whatever reaches it twice.
             "id": uuid.uuid4().hex,
+            # What the POS reports its receipt for.
+            "announcement_id": announcement.id,
             "title": self.title or "",
             "body": self.body,
             "needs_ack": self.needs_ack,
@@ -94,14 +96,28 @@ class PosAnnouncementWizard(models.TransientModel):
         )
         if not open_configs:
             raise UserError(_("None of the chosen points of sale has an open session."))
-        configs._send_to_channel(ANNOUNCEMENT_CHANNEL, self._announcement_payload())
+        announcement = self._create_announcement(open_configs)
+        configs._send_to_channel(
+            ANNOUNCEMENT_CHANNEL, self._announcement_payload(announcement)
+        )
+        # What it created: the web client opens it, server code reads res_id.
         return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "type": "success",
-                "message": _("Message sent to %s open point(s) of sale.")
-                % len(open_configs),
-                "next": {"type": "ir.actions.act_window_close"},
-            },
+            "type": "ir.actions.act_window",
+            "name": _("Message to POS Screens"),
+            "res_model": "pos.announcement",
+            "res_id": announcement.id,
+            "view_mode": "form",
+            "target": "current",
         }
+
+    def _create_announcement(self, configs):
+        """The ``pos.announcement`` of this send, a receipt per POS of
+        ``configs`` (those it is sent to)."""
+        return self.env["pos.announcement"].create(
+            {
+                "title": self.title or False,
+                "body": self.body,
+                "needs_ack": self.needs_ack,
+                "receipt_ids": [(0, 0, {"config_id": c.id}) for c in configs],
+            }
+        )

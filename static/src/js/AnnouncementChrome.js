@@ -68,7 +68,9 @@ odoo.define("pos_longpolling.AnnouncementChrome", function (require) {
                 if (this.state.notification.isShown || !queue.length) {
                     return;
                 }
-                const {title, body} = queue.shift();
+                const announcement = queue.shift();
+                this.env.pos.report_announcement(announcement);
+                const {title, body} = announcement;
                 const text = title ? `${title}: ${body}` : body;
                 this.showNotification(text, noteDuration(text));
                 // Placed and wrapped within the screen, under the header,
@@ -82,11 +84,15 @@ odoo.define("pos_longpolling.AnnouncementChrome", function (require) {
                 }
                 const announcement = queue.shift();
                 this._announcementShown = announcement;
+                this.env.pos.report_announcement(announcement);
                 this.showPopup(POPUP, {
                     title: announcement.title || undefined,
                     body: announcement.body,
                     notEscapable: true,
-                }).then(() => {
+                }).then((result) => {
+                    if (result && result.confirmed) {
+                        this.env.pos.report_announcement(announcement, true);
+                    }
                     if (this._announcementShown === announcement) {
                         this._announcementShown = null;
                     }

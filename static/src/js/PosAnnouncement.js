@@ -8,6 +8,7 @@ odoo.define("pos_longpolling.PosAnnouncement", function (require) {
      * and the Chrome (AnnouncementChrome.js) shows.
      */
     const models = require("point_of_sale.models");
+    const rpc = require("web.rpc");
     const session = require("web.session");
 
     const ANNOUNCEMENT_CHANNEL = "pos_longpolling.announcement";
@@ -22,6 +23,9 @@ odoo.define("pos_longpolling.PosAnnouncement", function (require) {
             // Waiting for acknowledgement (popups) and not (notifications).
             this.announcement_popups = [];
             this.announcement_notes = [];
+            // Receipts reported, one after the other; "<id>:<acknowledged>".
+            this.announcement_reports = Promise.resolve();
+            this._announcement_reported = new Set();
             this.ready.then(() => {
                 this.bus.add_channel_callback(
                     ANNOUNCEMENT_CHANNEL,
@@ -33,7 +37,7 @@ odoo.define("pos_longpolling.PosAnnouncement", function (require) {
 
         /**
          * The channel's callback: `data` is the wizard's payload
-         * {id, title, body, needs_ack}.
+         * {id, announcement_id, title, body, needs_ack}.
          */
         on_pos_announcement(data) {
             const announcement = this._parse_announcement(data);
@@ -61,10 +65,42 @@ odoo.define("pos_longpolling.PosAnnouncement", function (require) {
             }
             return {
                 id: typeof data.id === "string" ? data.id : "",
+                announcement_id: Number.isInteger(data.announcement_id)
+                    ? data.announcement_id
+                    : null,
                 title: typeof data.title === "string" ? data.title : "",
                 body: data.body,
                 needs_ack: Boolean(data.needs_ack),
             };
+        },
+
+        /**
+         * Tells the server that `announcement` was shown on this POS, or
+         * that the cashier acknowledged it: once per tab (the server keeps
+         * the first report of each POS). A failure loses the report.
+         */
+        report_announcement(announcement, acknowledged = false) {
+            const key = `${announcement.announcement_id}:${acknowledged}`;
+            if (!announcement.announcement_id || this._announcement_reported.has(key)) {
+                return this.announcement_reports;
+            }
+            this._announcement_reported.add(key);
+            const args = [announcement.announcement_id, this.config.id, acknowledged];
+            this.announcement_reports = this.announcement_reports.then(() =>
+                rpc
+                    .query(
+                        {model: "pos.announcement.receipt", method: "report", args},
+                        {shadow: true}
+                    )
+                    .catch((error) => {
+                        // Not the crash manager's: the cashier can do nothing.
+                        if (error && error.event) {
+                            error.event.preventDefault();
+                        }
+                        console.warn("pos_longpolling: receipt not reported", error);
+                    })
+            );
+            return this.announcement_reports;
         },
 
         /** False if `id` was shown in this browser already, else keeps it. */

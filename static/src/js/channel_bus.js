@@ -14,7 +14,9 @@
  * connection_monitor.js). The first poll after start() or after a failed or
  * refused poll is sent with `options: {peek: true}`: Odoo answers it at once
  * with `{notifications, channels}`, the first contact, instead of a PING
- * from every POS that starts. Every other poll has `options: {}`.
+ * from every POS that starts. Every other poll has `options: {}`. When the
+ * settings name a `screen` (an id of this tab), every poll and PING carries
+ * it: the server counts the POS's connected screens by it.
  *
  * Delivery: the id of the last notification is kept (in `storage`, per tab)
  * so a reload resumes where it stopped; ids at or below it are dropped, so
@@ -72,7 +74,8 @@ export class ChannelBus {
      *     ping() -> Promise}; a failed request rejects, an aborted one
      *     rejects with an error whose `aborted` is true
      * @param {Function} params.settings returns {dbName, posId, maxSilence,
-     *     pongTimeout, storageKey}; read at start(), when the POS has loaded
+     *     pongTimeout, storageKey, screen}; read at start(), when the POS has
+     *     loaded
      * @param {Object} [params.storage] a Storage (sessionStorage) or null
      * @param {String} [params.storageKey] this bus's key in it
      * @param {Function} [params.onError] (error, channelName, payload) when a
@@ -238,6 +241,14 @@ export class ChannelBus {
 
     // Private
 
+    _pollOptions() {
+        const options = this._peek ? {peek: true} : {};
+        if (this._settings.screen) {
+            options.screen = this._settings.screen;
+        }
+        return options;
+    }
+
     _poll() {
         if (!this.started || this._pollRequest) {
             return;
@@ -245,7 +256,7 @@ export class ChannelBus {
         const request = this.transport.poll({
             channels: this.channels,
             last: this.lastId,
-            options: this._peek ? {peek: true} : {},
+            options: this._pollOptions(),
         });
         this._pollRequest = request;
         this._pollStartedAt = this.timers.now();

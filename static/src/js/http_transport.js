@@ -28,12 +28,12 @@ export class HttpTransport {
         };
     }
 
-    ping({posId, dbName}) {
-        return this.rpc("/pos_longpolling/update", {
-            pos_id: posId,
-            message: "PING",
-            db_name: dbName,
-        });
+    ping({posId, dbName, screen}) {
+        const params = {pos_id: posId, message: "PING", db_name: dbName};
+        if (screen) {
+            params.screen = screen;
+        }
+        return this.rpc("/pos_longpolling/update", params);
     }
 
     async rpc(route, params, signal) {

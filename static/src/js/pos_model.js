@@ -17,6 +17,32 @@ odoo.define("pos_longpolling.models", function (require) {
     const SLEEP_CHECK_PERIOD = 5000;
     const SLEEP_THRESHOLD = 30000;
 
+    const SCREEN_KEY = "pos_longpolling.screen";
+
+    /**
+     * An id of this tab, kept over reloads (sessionStorage): the server
+     * counts a POS's connected screens by it.
+     */
+    function screenId() {
+        let id = null;
+        try {
+            id = window.sessionStorage.getItem(SCREEN_KEY);
+        } catch {
+            id = null;
+        }
+        if (!id || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
+            id = Array.from(window.crypto.getRandomValues(new Uint8Array(12)), (b) =>
+                b.toString(16).padStart(2, "0")
+            ).join("");
+            try {
+                window.sessionStorage.setItem(SCREEN_KEY, id);
+            } catch {
+                // A new id at each reload: counted as another screen for 2 min.
+            }
+        }
+        return id;
+    }
+
     const PosModelSuper = models.PosModel.prototype;
     models.PosModel = models.PosModel.extend({
         initialize() {
@@ -62,6 +88,8 @@ odoo.define("pos_longpolling.models", function (require) {
                     storageKey: `pos_longpolling.${session.db}.${this.config.id}.${
                         key || "default"
                     }`,
+                    // A sync server serves other databases' POSes.
+                    screen: sync_server ? undefined : screenId(),
                 }),
                 storage: window.sessionStorage,
                 onError: (error, channelName) =>

@@ -67,6 +67,25 @@ describe("ChannelBus", () => {
         assert.deepEqual(transport.current.params.options, {});
     });
 
+    test("a screen id of the settings goes with every poll and PING", async () => {
+        bus = new ChannelBus({
+            transport,
+            settings: () => ({...SETTINGS, screen: "tab1"}),
+            timers,
+            random: () => 0.5,
+        });
+        bus.start();
+        assert.deepEqual(transport.current.params.options, {
+            peek: true,
+            screen: "tab1",
+        });
+        await answerRaw({notifications: [], channels: []});
+        assert.deepEqual(transport.current.params.options, {screen: "tab1"});
+        bus.longpolling_connection.send_ping();
+        await settle();
+        assert.equal(transport.pings.at(-1).settings.screen, "tab1");
+    });
+
     test("start sends no PING: the first poll is a peek, its answer the first contact", async () => {
         bus.start();
         await settle();

@@ -38,6 +38,17 @@ test("ping sends PING with the POS id and database", async () => {
     assert.deepEqual(calls[0].body.params, {pos_id: 4, message: "PING", db_name: "db"});
 });
 
+test("ping sends the screen id when there is one", async () => {
+    const {fetch, calls} = fakeFetch(() => ok(1));
+    await new HttpTransport({fetch}).ping({posId: 4, dbName: "db", screen: "tab1"});
+    assert.deepEqual(calls[0].body.params, {
+        pos_id: 4,
+        message: "PING",
+        db_name: "db",
+        screen: "tab1",
+    });
+});
+
 test("a JSON-RPC error rejects with the server's message", async () => {
     const {fetch} = fakeFetch(() => ({
         ok: true,

@@ -110,7 +110,8 @@ odoo.define("pos_longpolling.tour.Announcement", function (require) {
                     !pos.announcement_popups.length && !pos.announcement_notes.length,
                     "announcements left in the queues"
                 );
-                window.location.reload();
+                // Once the receipts reached the server.
+                pos.announcement_reports.then(() => window.location.reload());
             },
         },
         {
@@ -128,6 +129,42 @@ odoo.define("pos_longpolling.tour.Announcement", function (require) {
         {
             content: "and none is on screen",
             trigger: ".pos:not(:has(.popups)):not(:has(.notification)) .pos-content",
+            run() {
+                // A check: the trigger is the assertion.
+            },
+        },
+    ]);
+
+    // The receipt of an announcement that asks for acknowledgement: shown on
+    // the POS, the cashier's "Got it" then on its record in the backend.
+    Tour.register("pos_longpolling_announcement_receipt", {test: true}, [
+        {
+            content: "an announcement arrives",
+            trigger: ".pos .pos-content",
+            run() {
+                payloads().forEach(deliver);
+            },
+        },
+        {
+            content: "the cashier acknowledges it",
+            trigger:
+                '.pos .pos_longpolling_announcement:contains("till 3") .button.confirm',
+            run: "click",
+        },
+        {
+            content: "then the manager opens its record",
+            trigger: ".pos:not(:has(.popups)) .pos-content",
+            run() {
+                const id = payloads()[0].announcement_id;
+                window.posmodel.announcement_reports.then(() => {
+                    window.location.href = `/web#model=pos.announcement&id=${id}&view_type=form`;
+                });
+            },
+        },
+        {
+            content: "which shows the cashier's acknowledgement",
+            trigger:
+                '.o_form_view:contains("acknowledged on 1 of 1") .o_field_one2many[name=receipt_ids] td:contains("Mitchell Admin")',
             run() {
                 // A check: the trigger is the assertion.
             },
