@@ -597,7 +597,7 @@ describe("ChannelBus", () => {
         bus.start();
         const unhandled = await withUnhandled(() =>
             transport.answer([
-                [5, GAP_TYPE, {last: 0}],
+                [5, GAP_TYPE, {last: 0, newest: 6}],
                 [6, "x", "after"],
             ])
         );
