@@ -1,1 +1,1 @@
-from . import bus_bus, pos_config
+from . import bus_bus, pos_config, sync_credential
