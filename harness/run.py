@@ -33,6 +33,7 @@ PARTS = (
     "two_nodes",
     "faults",
     "browser",
+    "sync_server",
 )
 
 # The settings of the parts: (default, --long, --quick); None = the default.
@@ -68,6 +69,7 @@ SETTINGS = {
     "short_outage": (30.0, None, 10.0),
     "long_outage": (105.0, 115.0, 105.0),
     "browser_pages": (2, None, 1),
+    "sync_messages": (10, 20, 5),
 }
 
 
@@ -176,8 +178,11 @@ async def main_async(args, parts, c, ctx, res):
     from hlib.stack import Stack
 
     timed = Timer(res)
-    # Every part but the faults and the browser runs on the workers=2 server.
-    need_workers = any(p in parts for p in PARTS if p not in ("faults", "browser"))
+    # Every part but the faults, the browser and the sync server runs on the
+    # workers=2 server.
+    need_workers = any(
+        p in parts for p in PARTS if p not in ("faults", "browser", "sync_server")
+    )
     if need_workers:
         with timed("setup workers=2"):
             st = Stack(ctx, 2, "w2")
@@ -338,6 +343,17 @@ async def main_async(args, parts, c, ctx, res):
         finally:
             with timed("teardown threaded (faults)"):
                 st.close(drop=not args.keep)
+    if "sync_server" in parts:
+        from hlib import browser as hb, sync_server
+
+        # two threaded servers of their own: main and sync (another origin)
+        with timed("sync_server"):
+            (
+                res["sync_server"],
+                res["sync_server_checks"],
+            ) = await sync_server.sync_server(
+                ctx, hb.Browser(n_pages=1), c["sync_messages"]
+            )
 
 
 def main():
@@ -405,6 +421,7 @@ def main():
         + res.get("soak", [])
         + res.get("hostile_checks", [])
         + res.get("two_nodes_checks", [])
+        + res.get("sync_server_checks", [])
         if r.get("result") == "FAIL" or r.get("pass") is False
     ]
     if fails:
