@@ -224,6 +224,7 @@ TWO_NODES_COLS = [
 ]
 SYNC_COLS = [
     "mode",
+    "sync_url",
     "green_s",
     "messages",
     "received",
