@@ -98,7 +98,9 @@ class PosLongpollingController(BusController):
         missed notifications the bus has deleted first gets a notification
         of type ``pos.longpolling/gap`` (its id: the newest deleted one).
         A poll let through by its sync credential is checked already."""
-        if getattr(request, "pos_longpolling_sync", False) or not any(parse_pos_channel(channel) for channel in channels):
+        if getattr(request, "pos_longpolling_sync", False) or not any(
+            parse_pos_channel(channel) for channel in channels
+        ):
             return super()._poll(dbname, channels, last, options)
         try:
             PosConfig = request.env["pos.config"]

@@ -197,7 +197,9 @@ class TestSyncPoll(SyncServerCase):
         token = credential()
         self.assert_through(self.poll([channel("x")], token))
         self.set_param(SECRET_PARAM, OLD_SECRET + "-new")
-        self.assert_refused("/longpolling/poll", self.poll([channel("x")], token), "signature")
+        self.assert_refused(
+            "/longpolling/poll", self.poll([channel("x")], token), "signature"
+        )
 
     def test_allow_public_needs_none(self):
         self.set_param(ALLOW_PUBLIC_PARAM, "1")

@@ -528,7 +528,12 @@ def save_all(results_dir, res):
             SYNC_COLS,
             "sync_server.csv",
         ),
-        ("sync_server_checks", "Sync server checks", FAULT_COLS, "sync_server_checks.csv"),
+        (
+            "sync_server_checks",
+            "Sync server checks",
+            FAULT_COLS,
+            "sync_server_checks.csv",
+        ),
         ("faults", "Faults", FAULT_COLS, "faults.csv"),
         ("browser", "Real POS in Chromium", FAULT_COLS, "browser.csv"),
     ):

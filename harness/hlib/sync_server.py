@@ -366,7 +366,9 @@ async def sync_server(ctx, browser, count=10):
         )
         await browser.open(main.server.url, main)
         if not browser.available:
-            return [], [check_row("sync server with a real POS", False, browser.why_not)]
+            return [], [
+                check_row("sync server with a real POS", False, browser.why_not)
+            ]
         page, pos_id = browser.pages[0], browser.configs[0]
         for mode in ("secret", "allow_public"):
             if mode != "secret":

@@ -67,7 +67,8 @@ export class SyncCredential {
         }
         if (refused) {
             const now = this.timers.now();
-            const since = now - (this._refusedAt === null ? -Infinity : this._refusedAt);
+            const since =
+                now - (this._refusedAt === null ? -Infinity : this._refusedAt);
             if (since < this.options.refusedInterval * 1000) {
                 return Promise.resolve(this.token);
             }
