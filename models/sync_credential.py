@@ -23,9 +23,9 @@ import logging
 import time
 
 from odoo import _, api, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, ValidationError
 
-from .pos_config import is_db_name, is_pos_id, parse_pos_channel
+from .pos_config import is_db_name, is_pos_id, parse_pos_channel, short_repr
 
 _logger = logging.getLogger(__name__)
 
@@ -133,7 +133,11 @@ class PosConfig(models.Model):
         this POS's channels on sync servers, or ``False`` when this server
         has no secret (sync servers then need ``allow_public``). Only a user
         who may use this POS gets one."""
-        self.ensure_one()
+        if len(self) != 1:
+            raise ValidationError(
+                _("POS longpolling: a sync credential is for one POS, not %s.")
+                % short_repr(self.ids)
+            )
         config = self.sudo(False)
         config.check_access_rights("read")
         config.check_access_rule("read")

@@ -275,7 +275,7 @@ class TestCredentialRpc(HttpCase):
                 }
             )
 
-    def ask(self, login):
+    def ask(self, login, ids=None):
         self.authenticate(login, login)
         return json_rpc(
             self,
@@ -283,7 +283,7 @@ class TestCredentialRpc(HttpCase):
             {
                 "model": "pos.config",
                 "method": "longpolling_sync_credential",
-                "args": [[self.pos.id]],
+                "args": [[self.pos.id] if ids is None else ids],
                 "kwargs": {},
             },
         )
@@ -305,6 +305,21 @@ class TestCredentialRpc(HttpCase):
                 answer["error"]["data"]["name"], "odoo.exceptions.AccessError"
             )
             self.assertEqual([r.levelname for r in logs.records], ["WARNING"])
+
+    def test_one_existing_pos(self):
+        for ids, error in (
+            ([], "ValidationError"),
+            ([self.pos.id, self.pos.id + 1], "ValidationError"),
+            ([999999], "MissingError"),
+        ):
+            with self.assertLogs("odoo.http", "WARNING") as logs:
+                answer = self.ask("lp_sync_cashier", ids)
+            self.assertNotIn("result", answer, ids)
+            self.assertEqual(
+                answer["error"]["data"]["name"], "odoo.exceptions." + error, ids
+            )
+            self.assertEqual([r.levelname for r in logs.records], ["WARNING"])
+            self.assertIsNone(logs.records[0].exc_info)
 
     def test_no_secret_no_credential(self):
         self.env["ir.config_parameter"].sudo().set_param(SECRET_PARAM, "")
