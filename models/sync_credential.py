@@ -5,10 +5,11 @@ Both servers hold the same system parameter ``pos_longpolling.sync_secret``.
 The main server gives a POS user a credential for one POS of its database
 (``longpolling_sync_credential``); the sync server lets a poll or a PING
 carrying it through for that POS's channels only
-(``_longpolling_check_sync``). The credential is ``v1.<payload>.<signature>``: the
-payload is base64url JSON ``{"db", "pos", "exp"}`` (exp: Unix seconds), the
-signature base64url HMAC-SHA256 of ``"pos_longpolling.sync.v1." + payload``
-with the secret. The secret never leaves the servers.
+(``_longpolling_check_sync``). The credential is
+``v1.<payload>.<signature>``: the payload is base64url JSON
+``{"db", "pos", "exp"}`` (exp: Unix seconds), the signature base64url
+HMAC-SHA256 of ``"pos_longpolling.sync.v1." + payload`` with the secret.
+The secret never leaves the servers.
 
 A refusal is an ``AccessError`` whose ``context`` has a machine-readable
 ``pos_longpolling_refusal`` (``REASONS``), so a POS can say why and fetch a
@@ -19,15 +20,12 @@ import binascii
 import hashlib
 import hmac
 import json
-import logging
 import time
 
 from odoo import _, api, models
 from odoo.exceptions import AccessError, ValidationError
 
 from .pos_config import is_db_name, is_pos_id, parse_pos_channel, short_repr
-
-_logger = logging.getLogger(__name__)
 
 SECRET_PARAM = "pos_longpolling.sync_secret"
 # A shorter secret is no secret: no credential is issued nor accepted.
