@@ -19,6 +19,7 @@
     "assets": {
         "point_of_sale.assets": [
             "pos_longpolling/static/src/js/connection_monitor.js",
+            "pos_longpolling/static/src/js/sync_credential.js",
             "pos_longpolling/static/src/js/channel_bus.js",
             "pos_longpolling/static/src/js/http_transport.js",
             "pos_longpolling/static/src/js/pos_model.js",

@@ -85,17 +85,27 @@ def with_gap(answer, deleted_id, last, newest, peek=False):
 
 class PosLongpollingController(BusController):
     @route()
-    def poll(self, channels=None, last=None, options=None, **unknown):
+    def poll(self, channels=None, last=None, options=None, credential=None, **unknown):
         """Odoo's long poll, its arguments checked first (``check_poll``):
-        a malformed poll gets a JSON-RPC error of its own."""
+        a malformed poll gets a JSON-RPC error of its own. ``credential``:
+        of a POS polling a sync server (``models/sync_credential.py``)."""
         channels, last, options = check_poll(channels, last, options, unknown)
+        PosConfig = request.env["pos.config"]
+        targets = PosConfig._longpolling_sync_targets(channels)
+        # Checked here: _poll runs without a cursor once it waits.
+        request.pos_longpolling_sync = PosConfig._longpolling_check_sync(
+            credential, targets
+        )
         return super().poll(channels, last, options)
 
     def _poll(self, dbname, channels, last, options):
         """Only users who may use a POS listen to its channels. A POS that
         missed notifications the bus has deleted first gets a notification
-        of type ``pos.longpolling/gap`` (its id: the newest deleted one)."""
-        if not any(parse_pos_channel(channel) for channel in channels):
+        of type ``pos.longpolling/gap`` (its id: the newest deleted one).
+        A poll let through by its sync credential is checked already."""
+        if getattr(request, "pos_longpolling_sync", False) or not any(
+            parse_pos_channel(channel) for channel in channels
+        ):
             return super()._poll(dbname, channels, last, options)
         try:
             PosConfig = request.env["pos.config"]
@@ -115,7 +125,13 @@ class PosLongpollingController(BusController):
 
     @route("/pos_longpolling/update", type="json", auth="public", cors="*")
     def update_connection(
-        self, pos_id=None, message=None, db_name=None, screen=None, **unknown
+        self,
+        pos_id=None,
+        message=None,
+        db_name=None,
+        screen=None,
+        credential=None,
+        **unknown
     ):
         """PING from a POS (from its tab or device ``screen``, a screen id):
         a PONG travels back to it over the bus. Returns 1.
@@ -134,7 +150,7 @@ class PosLongpollingController(BusController):
                 % short_repr(screen)
             )
         result = request.env["pos.config"]._longpolling_answer_ping(
-            pos_id, message, db_name
+            pos_id, message, db_name, credential
         )
         if db_name in (None, "", request.db):
             contacts.note(request.db, [int(pos_id)], screen)

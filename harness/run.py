@@ -34,6 +34,7 @@ PARTS = (
     "faults",
     "browser",
     "connected",
+    "sync_server",
 )
 
 # The settings of the parts: (default, --long, --quick); None = the default.
@@ -72,6 +73,7 @@ SETTINGS = {
     # connected: POS pollers, seconds held idle while all read connected
     "connected_pollers": (1000, None, 100),
     "connected_window": (120.0, 600.0, 60.0),
+    "sync_messages": (10, 20, 5),
 }
 
 
@@ -180,9 +182,12 @@ async def main_async(args, parts, c, ctx, res):
     from hlib.stack import Stack
 
     timed = Timer(res)
-    # Every part but the faults and the browser runs on the workers=2 server.
+    # Every part but the faults, the browser, the connected part and the
+    # sync server runs on the workers=2 server.
     need_workers = any(
-        p in parts for p in PARTS if p not in ("faults", "browser", "connected")
+        p in parts
+        for p in PARTS
+        if p not in ("faults", "browser", "connected", "sync_server")
     )
     if need_workers:
         with timed("setup workers=2"):
@@ -351,6 +356,17 @@ async def main_async(args, parts, c, ctx, res):
         finally:
             with timed("teardown threaded (faults)"):
                 st.close(drop=not args.keep)
+    if "sync_server" in parts:
+        from hlib import browser as hb, sync_server
+
+        # two threaded servers of their own: main and sync (another origin)
+        with timed("sync_server"):
+            (
+                res["sync_server"],
+                res["sync_server_checks"],
+            ) = await sync_server.sync_server(
+                ctx, hb.Browser(n_pages=1), c["sync_messages"]
+            )
 
 
 def main():
@@ -419,6 +435,7 @@ def main():
         + res.get("hostile_checks", [])
         + res.get("two_nodes_checks", [])
         + res.get("connected", [])
+        + res.get("sync_server_checks", [])
         if r.get("result") == "FAIL" or r.get("pass") is False
     ]
     if fails:

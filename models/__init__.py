@@ -6,4 +6,5 @@ from . import (
     pos_longpolling_gap,
     pos_announcement,
     pos_announcement_receipt,
+    sync_credential,
 )

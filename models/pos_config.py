@@ -10,8 +10,9 @@ has deleted gets first a notification of type ``pos.longpolling/gap``.
 
 Channels are strings, which Odoo 15 lets anyone poll: the poll controller
 lets only users who may use the POS listen (see
-``_check_longpolling_channels``), unless ``pos_longpolling.allow_public`` is
-set for a public sync server.
+``_check_longpolling_channels``), or, on a sync server, POSes with a
+credential of the main server (``sync_credential.py``), unless
+``pos_longpolling.allow_public`` is set for a public sync server.
 """
 import datetime
 import json
@@ -394,8 +395,9 @@ class PosConfig(models.Model):
         self.env["pos.longpolling.gap"].sudo()._note(newest)
 
     @api.model
-    def _longpolling_answer_ping(self, pos_id, message, db_name=None):
-        """Answer a client's PING with a PONG on the POS's ping channel."""
+    def _longpolling_answer_ping(self, pos_id, message, db_name=None, credential=None):
+        """Answer a client's PING with a PONG on the POS's ping channel
+        (``credential``: of a POS pinging a sync server)."""
         if message != "PING":
             raise ValidationError(
                 _('POS longpolling: the message must be "PING", not %s.')
@@ -417,6 +419,9 @@ class PosConfig(models.Model):
                 )
                 % {"max": MAX_DB_NAME, "value": short_repr(db_name)}
             )
+        target = (db_name or dbname, pos_id)
+        if self._longpolling_check_sync(credential, {target}):
+            return self.sudo()._send_to_channel_by_id(*target, PING_CHANNEL, "PONG")
         if db_name and db_name != dbname:
             # A public sync server relays POSes of other databases.
             if not self._longpolling_allow_public():

@@ -17,6 +17,7 @@ from . import (
     test_rpc,
     test_send,
     test_send_cost,
+    test_sync_credential,
     test_update_route,
     test_ui,
 )

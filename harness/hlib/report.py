@@ -222,6 +222,18 @@ TWO_NODES_COLS = [
     "failed_polls",
     "pings",
 ]
+SYNC_COLS = [
+    "mode",
+    "sync_url",
+    "green_s",
+    "messages",
+    "received",
+    "p50_ms",
+    "max_ms",
+    "outsider_read",
+    "outsider_reason",
+    "outsider_ping_answered",
+]
 FAULT_COLS = ["check", "result", "detail"]
 HOSTILE_COLS = ["kind", "user", "sent", "answer", "p50_ms", "max_ms", "as_expected"]
 HOSTILE_LEGIT_COLS = [
@@ -509,6 +521,19 @@ def save_all(results_dir, res):
             "two_nodes.csv",
         ),
         ("two_nodes_checks", "Two nodes checks", FAULT_COLS, "two_nodes_checks.csv"),
+        (
+            "sync_server",
+            "Sync server (another origin) relaying to a real POS, per mode; "
+            "what an outsider polling it for the POS's channels reads",
+            SYNC_COLS,
+            "sync_server.csv",
+        ),
+        (
+            "sync_server_checks",
+            "Sync server checks",
+            FAULT_COLS,
+            "sync_server_checks.csv",
+        ),
         ("faults", "Faults", FAULT_COLS, "faults.csv"),
         ("browser", "Real POS in Chromium", FAULT_COLS, "browser.csv"),
     ):

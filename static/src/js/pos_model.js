@@ -3,14 +3,17 @@ odoo.define("pos_longpolling.models", function (require) {
     /**
      * The POS's buses: `pos.bus` on its own server, `pos.add_bus(key, url)`
      * for sync servers. Each is a ChannelBus over HTTP whose callbacks'
-     * errors are shown to the cashier.
+     * errors are shown to the cashier. Sync buses share the POS's
+     * credential for sync servers (sync_credential.js).
      */
     const core = require("web.core");
     const models = require("point_of_sale.models");
+    const rpc = require("web.rpc");
     const session = require("web.session");
     const {Gui} = require("point_of_sale.Gui");
     const {ChannelBus} = require("@pos_longpolling/js/channel_bus");
     const {HttpTransport} = require("@pos_longpolling/js/http_transport");
+    const {SyncCredential} = require("@pos_longpolling/js/sync_credential");
 
     const _t = core._t;
     // A timer that fires this much later than asked means the device slept.
@@ -79,7 +82,10 @@ odoo.define("pos_longpolling.models", function (require) {
 
         _make_bus(key, sync_server) {
             return new ChannelBus({
-                transport: new HttpTransport({serverUrl: sync_server || ""}),
+                transport: new HttpTransport({
+                    serverUrl: sync_server || "",
+                    credential: sync_server ? this._sync_credential() : null,
+                }),
                 settings: () => ({
                     dbName: session.db,
                     posId: this.config.id,
@@ -95,6 +101,24 @@ odoo.define("pos_longpolling.models", function (require) {
                 onError: (error, channelName) =>
                     this._on_longpolling_error(error, channelName),
             });
+        },
+
+        /** The credential of this POS for sync servers, asked for once. */
+        _sync_credential() {
+            if (!this.sync_credential) {
+                this.sync_credential = new SyncCredential({
+                    fetch: () =>
+                        rpc.query(
+                            {
+                                model: "pos.config",
+                                method: "longpolling_sync_credential",
+                                args: [[this.config.id]],
+                            },
+                            {shadow: true}
+                        ),
+                });
+            }
+            return this.sync_credential;
         },
 
         _on_longpolling_error(error, channelName) {
