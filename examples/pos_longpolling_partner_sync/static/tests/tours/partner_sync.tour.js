@@ -99,14 +99,15 @@ odoo.define("pos_longpolling_partner_sync.tour", function (require) {
                 const [, , c] = param("partner_sync_ids");
                 await rename(c, "Missed C");
                 const bus = window.posmodel.bus;
-                bus._onNotifications([
-                    {id: bus.lastId + 5, message: {type: GAP_TYPE, payload: {last: 0}}},
-                ]);
+                // As the server says it: the gap's id, and the bus's newest.
+                const gap = (id) => ({
+                    id,
+                    message: {type: GAP_TYPE, payload: {last: 0, newest: id}},
+                });
+                bus._onNotifications([gap(bus.lastId + 5)]);
                 await window.posmodel.partner_sync_done;
                 // A gap with nothing new is no error either.
-                bus._onNotifications([
-                    {id: bus.lastId + 5, message: {type: GAP_TYPE, payload: {last: 0}}},
-                ]);
+                bus._onNotifications([gap(bus.lastId + 5)]);
                 await window.posmodel.partner_sync_done;
             }),
         },
