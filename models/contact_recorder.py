@@ -20,6 +20,9 @@ from .pos_config import parse_pos_channel
 _logger = logging.getLogger(__name__)
 
 INTERVAL = 30  # seconds
+# Screens of one POS noted between two writes: screen ids are the client's,
+# a client making up new ones at every request adds no more rows.
+MAX_SCREENS = 20
 SCREEN_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -33,6 +36,7 @@ class ContactRecorder:
         self.interval = interval
         self.lock = threading.Lock()
         self.pending = {}  # {dbname: {(pos id, screen): utc datetime}}
+        self.screens = {}  # {dbname: {pos id: screens in pending}}
         self.flusher_pid = None
 
     def note(self, dbname, pos_ids, screen=None):
@@ -42,8 +46,14 @@ class ContactRecorder:
         now = datetime.datetime.utcnow().replace(microsecond=0)
         with self.lock:
             seen = self.pending.setdefault(dbname, {})
+            screens = self.screens.setdefault(dbname, {})
             for pos_id in pos_ids:
-                seen[(pos_id, screen)] = now
+                key = (pos_id, screen)
+                if key not in seen:
+                    if screens.get(pos_id, 0) >= MAX_SCREENS:
+                        continue
+                    screens[pos_id] = screens.get(pos_id, 0) + 1
+                seen[key] = now
         self._start_flusher()
 
     def note_channels(self, dbname, channels, screen=None):
@@ -54,6 +64,7 @@ class ContactRecorder:
     def take(self, dbname):
         """What was noted for ``dbname`` since the last take, forgotten here."""
         with self.lock:
+            self.screens.pop(dbname, None)
             return self.pending.pop(dbname, {})
 
     def flush(self):

@@ -3,7 +3,7 @@ import datetime
 from odoo import fields
 from odoo.tests import HttpCase, tagged
 
-from ..models.contact_recorder import ContactRecorder, contacts
+from ..models.contact_recorder import MAX_SCREENS, ContactRecorder, contacts
 from .common import PosLongpollingCase, json_rpc
 
 
@@ -24,15 +24,33 @@ class TestConnection(PosLongpollingCase):
 
     def test_many_poses_in_one_statement(self):
         poses = self.pos_a | self.pos_b | self.pos_closed
-        for index in range(300):
+        for index in range(MAX_SCREENS):
             self.recorder.note(self.dbname, poses.ids, "screen%d" % index)
         noted = self.recorder.take(self.dbname)
-        self.assertEqual(len(noted), 900)
+        self.assertEqual(len(noted), 3 * MAX_SCREENS)
         self.assertEqual(self.write_contacts(noted), 1)
         self.assertEqual(
-            self.Contact.search_count([("config_id", "in", poses.ids)]), 900
+            self.Contact.search_count([("config_id", "in", poses.ids)]),
+            3 * MAX_SCREENS,
         )
-        self.assertEqual(poses.mapped("longpolling_screen_count"), [300, 300, 300])
+        self.assertEqual(poses.mapped("longpolling_screen_count"), [MAX_SCREENS] * 3)
+
+    def test_screens_a_client_makes_up_stay_few(self):
+        """Past MAX_SCREENS new screens of a POS between two writes, a new
+        one is not noted; those noted are, and the next write's count starts
+        again."""
+        for index in range(MAX_SCREENS + 50):
+            self.recorder.note(self.dbname, self.pos_a.ids, "made-up%d" % index)
+        self.recorder.note(self.dbname, self.pos_a.ids, "made-up0")
+        self.recorder.note(self.dbname, self.pos_b.ids, "other")
+        noted = self.recorder.take(self.dbname)
+        self.assertEqual(len(noted), MAX_SCREENS + 1)
+        self.assertIn((self.pos_a.id, "made-up0"), noted)
+        self.assertNotIn((self.pos_a.id, "made-up%d" % MAX_SCREENS), noted)
+        self.recorder.note(self.dbname, self.pos_a.ids, "next")
+        self.assertEqual(
+            list(self.recorder.take(self.dbname)), [(self.pos_a.id, "next")]
+        )
 
     def test_nothing_noted_nothing_written(self):
         self.assertEqual(self.recorder.take(self.dbname), {})
