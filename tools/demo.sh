@@ -192,7 +192,9 @@ except UserError as error:
     print("%s: send-message: %s" % (os.environ["ME"], error.args[0]), file=sys.stderr)
     sys.exit(2)
 env.cr.commit()
-print("%s (committed at %.3f)" % (action["params"]["message"], time.time()))
+announcement = env["pos.announcement"].browse(action["res_id"])
+print("sent to %d POS(es): %s (committed at %.3f)" % (
+    len(announcement.receipt_ids), announcement.display_name, time.time()))
 PY
     ;;
 stop)
