@@ -11,6 +11,7 @@ from . import (
     connection_pool,
     db_outage,
     json_request,
+    listen_backlog,
     pos_poll,
 )
 
@@ -21,4 +22,5 @@ def post_load():
     connection_pool.install()
     db_outage.install()
     json_request.install()
+    listen_backlog.install()
     pos_poll.install()

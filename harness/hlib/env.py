@@ -17,7 +17,9 @@ HARNESS = os.path.dirname(HERE)
 REPO = os.path.dirname(HARNESS)
 ADDON = "pos_longpolling"
 SOURCE_TEMPLATE = os.environ.get("LP_SOURCE_TEMPLATE", "tmpl_pos")
-TEMPLATE_PREFIX = "lp_harness_tmpl_"
+# databases of a run: LP_DB_PREFIX + "tmpl_..." / "run_..." (shared servers)
+DB_PREFIX = os.environ.get("LP_DB_PREFIX", "lp_harness_")
+TEMPLATE_PREFIX = DB_PREFIX + "tmpl_"
 
 
 class HarnessError(Exception):
@@ -222,6 +224,12 @@ def ensure_template(wd, n_pos):
     name = "%s%s_%d" % (TEMPLATE_PREFIX, addon_hash(), n_pos)
     if db_exists(name):
         return name
+    forced = os.environ.get("LP_TEMPLATE")
+    if forced:
+        if not db_exists(forced):
+            raise HarnessError("LP_TEMPLATE %r: no such database" % forced)
+        log("template %s (LP_TEMPLATE, not rebuilt for this addon version)" % forced)
+        return forced
     # other addon versions' templates may serve runs of other checkouts on
     # the same server: dropped only when asked (LP_DROP_STALE_TEMPLATES=1)
     current = "%s%s_" % (TEMPLATE_PREFIX, addon_hash())
@@ -255,7 +263,7 @@ def ensure_template(wd, n_pos):
 
 
 def fresh_db(template, tag):
-    name = "lp_harness_run_%s_%d" % (tag, os.getpid())
+    name = "%srun_%s_%d" % (DB_PREFIX, tag, os.getpid())
     subprocess.run(["dropdb", "--if-exists", name], check=False)
     subprocess.run(["createdb", "-T", template, name], check=True)
     return name
