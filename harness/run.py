@@ -31,6 +31,7 @@ PARTS = (
     "hostile",
     "startup",
     "two_nodes",
+    "nginx",
     "faults",
     "browser",
 )
@@ -63,6 +64,8 @@ SETTINGS = {
     "startup_pollers": (1000, None, 100),
     "startup_ramp": (5.0, None, None),
     "two_nodes_pollers": (200, None, 20),
+    # broadcast through nginx (README's configuration, then without keep-alive)
+    "nginx_pollers": (1000, None, 50),
     "two_nodes_messages": (10, 20, 6),
     "fault_pollers": (20, None, 5),
     "short_outage": (30.0, None, 10.0),
@@ -115,6 +118,23 @@ def parse():
         help="pollers reuse HTTP connections (default: one connection per request)",
     )
     ap.add_argument(
+        "--pollers",
+        choices=("light", "aiohttp"),
+        default="light",
+        help="poll client: light (default, asyncio protocol) or aiohttp",
+    )
+    ap.add_argument(
+        "--backlog",
+        type=int,
+        default=0,
+        help="longpolling_backlog of the workers=2 server and the floor's backlog "
+        "(default: none, gevent's 128)",
+    )
+    ap.add_argument("--startup-pollers", type=int, default=0, help="POSes of the storm")
+    ap.add_argument(
+        "--startup-ramp", type=float, default=0, help="seconds the storm's POSes start in"
+    )
+    ap.add_argument(
         "--keep",
         action="store_true",
         help="keep the temp dir (logs) and the run databases",
@@ -144,6 +164,10 @@ def plan(args):
         c["soak_raw"] = True
     if args.levels:
         c["levels"] = [int(x) for x in args.levels.split(",")]
+    if args.startup_pollers:
+        c["startup_pollers"] = args.startup_pollers
+    if args.startup_ramp:
+        c["startup_ramp"] = args.startup_ramp
     if args.threaded_levels:
         c["threaded_levels"] = [int(x) for x in args.threaded_levels.split(",")]
     return parts, c
@@ -180,7 +204,12 @@ async def main_async(args, parts, c, ctx, res):
     need_workers = any(p in parts for p in PARTS if p not in ("faults", "browser"))
     if need_workers:
         with timed("setup workers=2"):
-            st = Stack(ctx, 2, "w2")
+            st = Stack(
+                ctx,
+                2,
+                "w2",
+                extra={"longpolling_backlog": args.backlog} if args.backlog else None,
+            )
         try:
             log(
                 "server workers=2: http %d, gevent %d, db %s"
@@ -268,10 +297,21 @@ async def main_async(args, parts, c, ctx, res):
             if "startup" in parts:
                 from hlib import startup
 
+                from hlib.floor_server import FloorServer
+
                 with timed("startup"):
-                    res["startup"], res["startup_probe"] = await startup.startup(
-                        ctx, st, c["startup_pollers"], c["startup_ramp"]
+                    floor = FloorServer(
+                        ctx.wd.python,
+                        henv.free_port(),
+                        os.path.join(ctx.wd.path, "floor_startup.log"),
+                        backlog=ctx.backlog,
                     )
+                    try:
+                        res["startup"], res["startup_probe"] = await startup.startup(
+                            ctx, st, c["startup_pollers"], c["startup_ramp"], floor=floor
+                        )
+                    finally:
+                        floor.close()
             if "two_nodes" in parts:
                 from hlib import two_nodes
 
@@ -281,6 +321,13 @@ async def main_async(args, parts, c, ctx, res):
                         res["two_nodes_checks"],
                     ) = await two_nodes.two_nodes(
                         ctx, st, c["two_nodes_pollers"], c["two_nodes_messages"]
+                    )
+            if "nginx" in parts:
+                from hlib import nginx
+
+                with timed("nginx"):
+                    res["nginx"] = await nginx.behind_nginx(
+                        ctx, st, c["nginx_pollers"], c["bc_rounds"]
                     )
         finally:
             tb = st.server.tracebacks(henv.ADDON)
@@ -359,7 +406,9 @@ def main():
     from hlib import pollers
 
     pollers.KEEPALIVE = args.keepalive
+    pollers.CLIENT_KIND = args.pollers
     ctx = Ctx()
+    ctx.backlog = args.backlog or None
     ctx.wd = henv.Workdir(odoo_bin, py)
     log("work dir %s" % ctx.wd.path)
     t = time.time()

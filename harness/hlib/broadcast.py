@@ -108,13 +108,15 @@ async def broadcast(st, fleet, kind, ids, rounds=3, wait_max=30.0, floor=None):
         await until_quiet(gevent)
     finally:
         fleet.on_message = None
-    lat, seen = [], set()
+    lat, seen, by_round = [], set(), {seq: [] for seq in commits}
     for p in fleet.pollers:
         for t, _, _, pl in p.got:
             seq = pl.get("seq") if isinstance(pl, dict) else None
             if seq in commits and (p.index, seq) not in seen:
                 seen.add((p.index, seq))
                 lat.append((t - commits[seq]) * 1000.0)
+                by_round[seq].append(lat[-1])
+    round_p99 = [r1(pct(by_round[seq], 99)) for seq in sorted(by_round)]
     ok, lost, dup, dis = await seq_check(fleet, "lat", BCAST_SEQ, len(commits))
     stats1 = fleet.stats.as_dict()
     lags = [lag * 1000.0 for _, lag in fleet.lags[lags0:]]
@@ -137,15 +139,30 @@ async def broadcast(st, fleet, kind, ids, rounds=3, wait_max=30.0, floor=None):
         "receipt": "socket" if fleet.stamping else "task",
         "quiet_before": all(quiet),
         "part_s": round(time.time() - t_part, 1),
+        "round_p99_ms": round_p99,
+        # the first broadcast after the fleet connected, against the next ones
+        "first_over_next_p99": (
+            round(round_p99[0] / statistics.median(round_p99[1:]), 2)
+            if len(round_p99) > 1 and all(round_p99) and statistics.median(round_p99[1:])
+            else None
+        ),
     }
     for key, values in use.items():
         # median: a round that waited for a late receipt does not skew it
         row[key] = round(statistics.median(values), 3) if values else None
+    # the pollers' CPU against the server's they measure: the generator's
+    # share of the machine (2 cores) should stay below the server's
+    row["harness_over_server_cpu"] = (
+        round(row["harness_cpu_s"] / row["gevent_cpu_s"], 2)
+        if row["gevent_cpu_s"]
+        else None
+    )
     log(
         "broadcast %(mode)s %(kind)-5s N=%(pollers)-5d p50=%(p50_ms)s p99=%(p99_ms)s "
         "max=%(max_ms)s lost=%(lost)d late=%(late)d dup=%(duplicates)d "
         "failed_polls=%(failed_polls)d "
         "%(fail_kinds)s; per round: %(window_s)s s, CPU gevent %(gevent_cpu_s)s s, "
-        "harness %(harness_cpu_s)s s, machine %(busy_cpu_s)s s" % row
+        "harness %(harness_cpu_s)s s (%(harness_over_server_cpu)sx the server's), "
+        "machine %(busy_cpu_s)s s; p99 per round %(round_p99_ms)s" % row
     )
     return row

@@ -16,7 +16,7 @@ import urllib.request
 TIMEOUT = 50  # Odoo's poll timeout (bus.models.bus.TIMEOUT)
 
 
-def serve(port):
+def serve(port, backlog=None):
     import logging
 
     import gevent
@@ -79,8 +79,11 @@ def serve(port):
         return route(environ, start_response)
 
     logger = logging.getLogger("longpolling")
-    # what Odoo 15's GeventServer passes: no backlog, no spawn (the defaults)
-    server = WSGIServer(("127.0.0.1", port), app, log=logger, error_log=logger)
+    # what Odoo 15's GeventServer passes: no backlog, no spawn (the defaults);
+    # a backlog only as the addon's longpolling_backlog gives one
+    server = WSGIServer(
+        ("127.0.0.1", port), app, log=logger, error_log=logger, backlog=backlog
+    )
     gevent.signal_handler(15, server.stop)
     server.serve_forever()
 
@@ -88,12 +91,13 @@ def serve(port):
 class FloorServer:
     """The floor server process, seen from the harness."""
 
-    def __init__(self, python, port, logpath):
+    def __init__(self, python, port, logpath, backlog=None):
         self.port, self.logpath = port, logpath
         self.url = "http://127.0.0.1:%d" % port
         self.logf = open(logpath, "a")
         self.proc = subprocess.Popen(
-            [python, os.path.abspath(__file__), str(port)],
+            [python, os.path.abspath(__file__), str(port)]
+            + ([str(backlog)] if backlog else []),
             stdout=self.logf,
             stderr=subprocess.STDOUT,
         )
@@ -135,4 +139,4 @@ class FloorServer:
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]))
+    serve(int(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else None)

@@ -83,7 +83,10 @@ async def latency(
     floor = None
     if bcast is not None and st.server.gevent_pid():
         floor = FloorServer(
-            ctx.wd.python, free_port(), os.path.join(ctx.wd.path, "floor.log")
+            ctx.wd.python,
+            free_port(),
+            os.path.join(ctx.wd.path, "floor.log"),
+            backlog=ctx.backlog,
         )
     try:
         for n in levels:

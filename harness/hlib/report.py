@@ -152,8 +152,11 @@ BCAST_COLS = [
     "window_s",
     "gevent_cpu_s",
     "harness_cpu_s",
+    "harness_over_server_cpu",
     "busy_cpu_s",
     "client_lag_p99_ms",
+    "round_p99_ms",
+    "first_over_next_p99",
     "polls",
     "failed_polls",
     "fail_kinds",
@@ -171,6 +174,8 @@ BCAST_SIDE_COLS = [
     "addon_failed_polls",
     "raw_failed_polls",
     "floor_failed_polls",
+    "addon_first_over_next_p99",
+    "floor_harness_over_server_cpu",
 ]
 SOAK_COLS = [
     "mode",
@@ -193,8 +198,10 @@ SOAK_COLS = [
 ]
 STARTUP_COLS = [
     "mode",
+    "kind",
     "pollers",
     "ramp_s",
+    "keepalive",
     "start_s",
     "first_contact_p50_s",
     "first_contact_p99_s",
@@ -285,6 +292,12 @@ def broadcast_side_by_side(rows):
             row["%s_p50_ms" % kind] = r.get("p50_ms")
             row["%s_p99_ms" % kind] = r.get("p99_ms")
             row["%s_failed_polls" % kind] = r.get("failed_polls")
+        row["addon_first_over_next_p99"] = by.get(("addon", n), {}).get(
+            "first_over_next_p99"
+        )
+        row["floor_harness_over_server_cpu"] = by.get(("floor", n), {}).get(
+            "harness_over_server_cpu"
+        )
         a, f = row["addon_p99_ms"], row["floor_p99_ms"]
         row["addon_over_floor_p99"] = round(a / f, 2) if a is not None and f else None
         out.append(row)
@@ -490,10 +503,17 @@ def save_all(results_dir, res):
         ("hostile_checks", "Hostile checks", FAULT_COLS, "hostile_checks.csv"),
         (
             "startup",
-            "Startup: N POSes started within the ramp, start to first contact "
-            "(over_pong_timeout: later than 10 s)",
+            "Startup: N POSes started within the ramp (a connection storm), start "
+            "to first contact (over_pong_timeout: later than 10 s); addon, raw bus, floor",
             STARTUP_COLS,
             "startup.csv",
+        ),
+        (
+            "nginx",
+            "Behind nginx (README's configuration): one message to N POSes, "
+            "upstream keep-alive on and off",
+            ["upstream_keepalive"] + BCAST_COLS,
+            "nginx.csv",
         ),
         (
             "startup_probe",
