@@ -11,7 +11,7 @@ from . import (
     connection_pool,
     db_outage,
     json_request,
-    listen_backlog,
+    longpolling_socket,
     pos_poll,
 )
 
@@ -22,5 +22,5 @@ def post_load():
     connection_pool.install()
     db_outage.install()
     json_request.install()
-    listen_backlog.install()
+    longpolling_socket.install()
     pos_poll.install()

@@ -5,7 +5,7 @@ from . import (
     test_connection_pool,
     test_db_outage,
     test_dispatch,
-    test_listen_backlog,
+    test_longpolling_socket,
     test_poll_route,
     test_pos_poll,
     test_rpc,

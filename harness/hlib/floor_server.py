@@ -8,6 +8,7 @@ Odoo's shape. ``FloorServer`` starts and drives it from the harness.
 """
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -84,6 +85,9 @@ def serve(port, backlog=None):
     server = WSGIServer(
         ("127.0.0.1", port), app, log=logger, error_log=logger, backlog=backlog
     )
+    # as the addon's gevent process (patches/longpolling_socket.py)
+    server.init_socket()
+    server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     gevent.signal_handler(15, server.stop)
     server.serve_forever()
 
