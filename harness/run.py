@@ -43,6 +43,7 @@ SETTINGS = {
     "rate": (20.0, None, None),
     "lat_seconds": (8.0, 30.0, 4.0),
     "bc_rounds": (3, None, 2),
+    "raw_rounds": (None, None, None),  # None: bc_rounds
     "fan_sizes": ([10, 100, 1000], None, [10, 100]),
     "idle_pollers": (50, None, 10),
     "idle_seconds": (60.0, 600.0, 60.0),
@@ -130,6 +131,16 @@ def parse():
         help="longpolling_backlog of the workers=2 server and the floor's backlog "
         "(default: none, gevent's 128)",
     )
+    ap.add_argument("--bc-rounds", type=int, default=0, help="broadcast rounds (3)")
+    ap.add_argument(
+        "--raw-rounds",
+        type=int,
+        default=0,
+        help="broadcast rounds of the raw bus (default: as --bc-rounds)",
+    )
+    ap.add_argument(
+        "--nginx-pollers", type=int, default=0, help="POSes behind nginx (1000)"
+    )
     ap.add_argument("--startup-pollers", type=int, default=0, help="POSes of the storm")
     ap.add_argument(
         "--startup-ramp", type=float, default=0, help="seconds the storm's POSes start in"
@@ -164,6 +175,9 @@ def plan(args):
         c["soak_raw"] = True
     if args.levels:
         c["levels"] = [int(x) for x in args.levels.split(",")]
+    for key in ("bc_rounds", "raw_rounds", "nginx_pollers"):
+        if getattr(args, key):
+            c[key] = getattr(args, key)
     if args.startup_pollers:
         c["startup_pollers"] = args.startup_pollers
     if args.startup_ramp:
@@ -229,6 +243,7 @@ async def main_async(args, parts, c, ctx, res):
                         stream="latency" in parts,
                         bcast=bcast,
                         bc_rounds=c["bc_rounds"],
+                        raw_rounds=c["raw_rounds"],
                     )
                 if bcast is not None:
                     res["broadcast"] = bcast

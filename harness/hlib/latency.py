@@ -75,10 +75,12 @@ async def latency(
     stream=True,
     bcast=None,
     bc_rounds=3,
+    raw_rounds=None,
 ):
     """Latency rows of N pollers per level and kind. With a list as `bcast`,
     the same fleets then take the broadcast rounds (gevent port only), whose
-    rows go there; `stream=False` leaves the latency stream out."""
+    rows go there (`raw_rounds` for the raw bus, if given: its rounds may
+    wait 60 s each); `stream=False` leaves the latency stream out."""
     rows = []
     floor = None
     if bcast is not None and st.server.gevent_pid():
@@ -94,8 +96,9 @@ async def latency(
                 log("latency: only %d bench POSes, skipping %d" % (len(st.ids), n))
                 continue
             for kind in kinds + (("floor",) if floor else ()):
+                rounds = raw_rounds if kind == "raw" and raw_rounds else bc_rounds
                 row = await level(
-                    st, n, kind, rate, seconds, stream, bcast, bc_rounds, floor
+                    st, n, kind, rate, seconds, stream, bcast, rounds, floor
                 )
                 if row:
                     rows.append(row)
