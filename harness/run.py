@@ -62,8 +62,8 @@ SETTINGS = {
     "hostile_seconds": (20.0, 60.0, 8.0),
     "hostile_baseline": (10.0, 20.0, 5.0),
     # startup: pollers started within the ramp (s)
-    "startup_pollers": (1000, None, 100),
-    "startup_ramp": (5.0, None, None),
+    "startup_pollers": (1000, 5000, 100),
+    "startup_ramp": (5.0, 10.0, None),
     "two_nodes_pollers": (200, None, 20),
     # broadcast through nginx (README's configuration, then without keep-alive)
     "nginx_pollers": (1000, None, 50),
@@ -170,7 +170,7 @@ def plan(args):
         if args.quick and quick is not None:
             c[key] = quick
     if args.long and args.max_pos == 1200:
-        args.max_pos = 3000
+        args.max_pos = 5000
     if args.soak_raw:
         c["soak_raw"] = True
     if args.levels:

@@ -119,6 +119,7 @@ async def behind_nginx(ctx, st, n, rounds):
         finally:
             await fleet.stop()
             proxy.close()
+        row.pop("_lat", None)
         row["upstream_keepalive"] = keep
         log("nginx upstream keepalive=%s: %s" % (keep, row))
         rows.append(row)
