@@ -143,7 +143,10 @@ def parse():
     )
     ap.add_argument("--startup-pollers", type=int, default=0, help="POSes of the storm")
     ap.add_argument(
-        "--startup-ramp", type=float, default=0, help="seconds the storm's POSes start in"
+        "--startup-ramp",
+        type=float,
+        default=0,
+        help="seconds the storm's POSes start in",
     )
     ap.add_argument(
         "--keep",
@@ -222,7 +225,13 @@ async def main_async(args, parts, c, ctx, res):
                 ctx,
                 2,
                 "w2",
-                extra={"longpolling_backlog": args.backlog} if args.backlog else None,
+                # server-wide, as README says: the queue from the first connection
+                extra={
+                    "longpolling_backlog": args.backlog,
+                    "server_wide_modules": "base,web," + henv.ADDON,
+                }
+                if args.backlog
+                else None,
             )
         try:
             log(
@@ -311,7 +320,6 @@ async def main_async(args, parts, c, ctx, res):
                     )
             if "startup" in parts:
                 from hlib import startup
-
                 from hlib.floor_server import FloorServer
 
                 with timed("startup"):
@@ -323,7 +331,11 @@ async def main_async(args, parts, c, ctx, res):
                     )
                     try:
                         res["startup"], res["startup_probe"] = await startup.startup(
-                            ctx, st, c["startup_pollers"], c["startup_ramp"], floor=floor
+                            ctx,
+                            st,
+                            c["startup_pollers"],
+                            c["startup_ramp"],
+                            floor=floor,
                         )
                     finally:
                         floor.close()

@@ -45,7 +45,9 @@ class TestLongpollingSocket(BaseCase):
             client.connect_ex(address)
             pending.append(client)
         _, writable, _ = select.select([], pending, [], wait)
-        done = [c for c in writable if not c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)]
+        done = [
+            c for c in writable if not c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        ]
         return len(done)
 
     def gevent_server(self, **kw):
@@ -85,9 +87,9 @@ class TestLongpollingSocket(BaseCase):
         self.assertEqual(nodelay(httpd.socket), 0)
         running = odoo.service.server.GeventServer(None)
         running.httpd = httpd
-        with patch.dict(config.options, {longpolling_socket.OPTION: "64"}), patch.object(
-            odoo.service.server, "server", running
-        ):
+        with patch.dict(
+            config.options, {longpolling_socket.OPTION: "64"}
+        ), patch.object(odoo.service.server, "server", running):
             longpolling_socket.install(evented=True)
         self.assertEqual(nodelay(httpd.socket), 1)
         self.assertEqual(self.connected(httpd.socket.getsockname(), 20, 5), 20)

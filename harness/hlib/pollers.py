@@ -569,7 +569,9 @@ class Fleet:
                 self.tasks.append(asyncio.ensure_future(p.ping_loop()))
             if ramp and n > 1:
                 # on schedule even when the loop is late: poller i at i/n of the ramp
-                await asyncio.sleep(max(0.0, t0 + ramp * (i + 1) / n - time.monotonic()))
+                await asyncio.sleep(
+                    max(0.0, t0 + ramp * (i + 1) / n - time.monotonic())
+                )
         await asyncio.wait_for(
             asyncio.gather(*(p.first_poll_sent.wait() for p in self.pollers)), 120
         )

@@ -115,7 +115,9 @@ def storm_row(mode, kind, fleet, ramp, t_start, t_end):
     }
 
 
-async def startup(ctx, st, n, ramp=5.0, before=5.0, timeout=120.0, hold=3.0, floor=None):
+async def startup(
+    ctx, st, n, ramp=5.0, before=5.0, timeout=120.0, hold=3.0, floor=None
+):
     """A connection storm: `n` addon pollers, each on its own POS (the
     fleet's logged-in session), started over `ramp` s. Per poller the time
     from its start to its first contact (a poll answer); requests and PINGs
