@@ -13,6 +13,7 @@ from . import (
     json_request,
     longpolling_socket,
     pos_poll,
+    preload,
 )
 
 
@@ -24,3 +25,4 @@ def post_load():
     json_request.install()
     longpolling_socket.install()
     pos_poll.install()
+    preload.install()

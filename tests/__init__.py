@@ -8,6 +8,7 @@ from . import (
     test_longpolling_socket,
     test_poll_route,
     test_pos_poll,
+    test_preload,
     test_rpc,
     test_send,
     test_send_cost,
