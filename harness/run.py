@@ -131,22 +131,18 @@ def parse():
         help="longpolling_backlog of the workers=2 server and the floor's backlog "
         "(default: none, gevent's 128)",
     )
-    ap.add_argument("--bc-rounds", type=int, default=0, help="broadcast rounds (3)")
-    ap.add_argument(
-        "--raw-rounds",
-        type=int,
-        default=0,
-        help="broadcast rounds of the raw bus (default: as --bc-rounds)",
-    )
-    ap.add_argument(
-        "--nginx-pollers", type=int, default=0, help="POSes behind nginx (1000)"
-    )
-    ap.add_argument("--startup-pollers", type=int, default=0, help="POSes of the storm")
+    for name, what in (
+        ("--bc-rounds", "broadcast rounds (3)"),
+        ("--raw-rounds", "broadcast rounds of the raw bus (default: as --bc-rounds)"),
+        ("--nginx-pollers", "POSes behind nginx (1000)"),
+        ("--startup-pollers", "POSes of the storm (1000, 5000 with --long)"),
+    ):
+        ap.add_argument(name, type=int, default=0, help=what)
     ap.add_argument(
         "--startup-ramp",
         type=float,
         default=0,
-        help="seconds the storm's POSes start in",
+        help="seconds the storm's POSes start in (5, 10 with --long)",
     )
     ap.add_argument(
         "--keep",

@@ -129,6 +129,34 @@ def addon_hash():
     return h.hexdigest()[:10]
 
 
+class Child:
+    """A helper process of the harness (floor server, nginx), ready once
+    `health_url` answers."""
+
+    def __init__(self, cmd, logpath, health_url, what, timeout=60):
+        self.logf = open(logpath, "a")
+        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT)
+        deadline = time.time() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(health_url, timeout=5):
+                    return
+            except OSError:
+                if self.proc.poll() is not None or time.time() > deadline:
+                    self.close()
+                    raise RuntimeError("%s did not start, log %s" % (what, logpath))
+                time.sleep(0.2)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.logf.close()
+
+
 class Workdir:
     """Temp dir: addons dir with the symlink, data dir, config files, logs."""
 

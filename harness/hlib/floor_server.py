@@ -9,7 +9,6 @@ Odoo's shape. ``FloorServer`` starts and drives it from the harness.
 import json
 import os
 import socket
-import subprocess
 import sys
 import time
 import urllib.request
@@ -96,25 +95,18 @@ class FloorServer:
     """The floor server process, seen from the harness."""
 
     def __init__(self, python, port, logpath, backlog=None):
+        from .env import Child
+
         self.port, self.logpath = port, logpath
         self.url = "http://127.0.0.1:%d" % port
-        self.logf = open(logpath, "a")
-        self.proc = subprocess.Popen(
+        self.child = Child(
             [python, os.path.abspath(__file__), str(port)]
             + ([str(backlog)] if backlog else []),
-            stdout=self.logf,
-            stderr=subprocess.STDOUT,
+            logpath,
+            self.url + "/floor/health",
+            "floor server",
         )
-        deadline = time.time() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(self.url + "/floor/health", timeout=5):
-                    return
-            except OSError:
-                if self.proc.poll() is not None or time.time() > deadline:
-                    self.close()
-                    raise RuntimeError("floor server did not start, log %s" % logpath)
-                time.sleep(0.2)
+        self.proc = self.child.proc
 
     def last_id(self):
         """Id of the newest message: a new fleet's `last`."""
@@ -133,13 +125,7 @@ class FloorServer:
         return data["t_fire"], data["id"]
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.logf.close()
+        self.child.close()
 
 
 if __name__ == "__main__":

@@ -6,12 +6,9 @@ variant ``plain`` drops its upstream keep-alive lines (nginx's default:
 HTTP/1.0 and a new connection to Odoo per request)."""
 import os
 import re
-import subprocess
 import textwrap
-import time
-import urllib.request
 
-from .env import REPO, free_port
+from .env import REPO, Child, free_port
 
 KEEPALIVE_LINES = ("keepalive ", "proxy_http_version", 'proxy_set_header Connection ""')
 
@@ -74,31 +71,16 @@ class Nginx:
         self.conf = os.path.join(self.dir, "nginx.conf")
         with open(self.conf, "w") as f:
             f.write(conf)
-        self.logf = open(os.path.join(self.dir, "stdout.log"), "a")
-        self.proc = subprocess.Popen(
+        self.child = Child(
             [binary or "nginx", "-p", self.dir, "-c", self.conf],
-            stdout=self.logf,
-            stderr=subprocess.STDOUT,
+            os.path.join(self.dir, "stdout.log"),
+            self.url + "/web/login",
+            "nginx",
+            timeout=30,
         )
-        deadline = time.time() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(self.url + "/web/login", timeout=10):
-                    return
-            except OSError:
-                if self.proc.poll() is not None or time.time() > deadline:
-                    self.close()
-                    raise RuntimeError("nginx did not start, see %s" % self.dir)
-                time.sleep(0.2)
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.logf.close()
+        self.child.close()
 
 
 async def behind_nginx(ctx, st, n, rounds):
