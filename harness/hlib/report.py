@@ -422,6 +422,50 @@ def plot_broadcast(path, rows):
     plt.close(fig)
 
 
+def plot_startup(path, rows):
+    """The storm: seconds to first contact (p50, p99, max) and failed polls
+    of the addon, the raw bus and the floor."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kinds = [k for k in ("addon", "raw", "floor") if any(r["kind"] == k for r in rows)]
+    by = {r["kind"]: r for r in rows}
+    fig, (time_ax, fail_ax) = plt.subplots(1, 2, figsize=(11, 4.2))
+    width = 0.25
+    for j, key in enumerate(
+        ("first_contact_p50_s", "first_contact_p99_s", "first_contact_max_s")
+    ):
+        time_ax.bar(
+            [i + (j - 1) * width for i in range(len(kinds))],
+            [by[k][key] or 0 for k in kinds],
+            width,
+            label=key.split("_")[-2],
+        )
+    pong = 10
+    time_ax.axhline(pong, color="tab:red", ls=":", label="pong timeout (10 s)")
+    fail_ax.bar(range(len(kinds)), [by[k]["failed_polls"] for k in kinds], 0.5)
+    for ax, ylabel in (
+        (time_ax, "start to first poll answer (green), s"),
+        (fail_ax, "failed polls until 3 s after the last first contact"),
+    ):
+        ax.set_xticks(range(len(kinds)))
+        ax.set_xticklabels(kinds)
+        ax.set_ylabel(ylabel)
+        ax.grid(True, axis="y", alpha=0.3)
+    time_ax.legend(fontsize=7)
+    r = rows[0]
+    fig.suptitle(
+        "Connection storm: %d POSes started within %s s, each its own connection%s"
+        % (r["pollers"], r["ramp_s"], " (kept alive)" if r.get("keepalive") else ""),
+        fontsize=10,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def save_all(results_dir, res):
     os.makedirs(results_dir, exist_ok=True)
     text = []
@@ -468,6 +512,8 @@ def save_all(results_dir, res):
             os.path.join(results_dir, "broadcast_floor.csv"), side, BCAST_SIDE_COLS
         )
         plot_broadcast(os.path.join(results_dir, "broadcast.png"), res["broadcast"])
+    if res.get("startup"):
+        plot_startup(os.path.join(results_dir, "startup.png"), res["startup"])
     for key, title, cols, fname in (
         (
             "send_all",
