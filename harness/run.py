@@ -31,6 +31,7 @@ PARTS = (
     "hostile",
     "startup",
     "two_nodes",
+    "nginx",
     "faults",
     "browser",
     "connected",
@@ -44,6 +45,7 @@ SETTINGS = {
     "rate": (20.0, None, None),
     "lat_seconds": (8.0, 30.0, 4.0),
     "bc_rounds": (3, None, 2),
+    "raw_rounds": (None, None, None),  # None: bc_rounds
     "fan_sizes": ([10, 100, 1000], None, [10, 100]),
     "idle_pollers": (50, None, 10),
     "idle_seconds": (60.0, 600.0, 60.0),
@@ -62,9 +64,11 @@ SETTINGS = {
     "hostile_seconds": (20.0, 60.0, 8.0),
     "hostile_baseline": (10.0, 20.0, 5.0),
     # startup: pollers started within the ramp (s)
-    "startup_pollers": (1000, None, 100),
-    "startup_ramp": (5.0, None, None),
+    "startup_pollers": (1000, 5000, 100),
+    "startup_ramp": (5.0, 10.0, None),
     "two_nodes_pollers": (200, None, 20),
+    # broadcast through nginx (README's configuration, then without keep-alive)
+    "nginx_pollers": (1000, None, 50),
     "two_nodes_messages": (10, 20, 6),
     "fault_pollers": (20, None, 5),
     "short_outage": (30.0, None, 10.0),
@@ -121,6 +125,32 @@ def parse():
         help="pollers reuse HTTP connections (default: one connection per request)",
     )
     ap.add_argument(
+        "--pollers",
+        choices=("light", "aiohttp"),
+        default="light",
+        help="poll client: light (default, asyncio protocol) or aiohttp",
+    )
+    ap.add_argument(
+        "--backlog",
+        type=int,
+        default=0,
+        help="longpolling_backlog of the workers=2 server and the floor's backlog "
+        "(default: none, gevent's 128)",
+    )
+    for name, what in (
+        ("--bc-rounds", "broadcast rounds (3)"),
+        ("--raw-rounds", "broadcast rounds of the raw bus (default: as --bc-rounds)"),
+        ("--nginx-pollers", "POSes behind nginx (1000)"),
+        ("--startup-pollers", "POSes of the storm (1000, 5000 with --long)"),
+    ):
+        ap.add_argument(name, type=int, default=0, help=what)
+    ap.add_argument(
+        "--startup-ramp",
+        type=float,
+        default=0,
+        help="seconds the storm's POSes start in (5, 10 with --long)",
+    )
+    ap.add_argument(
         "--keep",
         action="store_true",
         help="keep the temp dir (logs) and the run databases",
@@ -145,11 +175,18 @@ def plan(args):
         if args.quick and quick is not None:
             c[key] = quick
     if args.long and args.max_pos == 1200:
-        args.max_pos = 3000
+        args.max_pos = 5000
     if args.soak_raw:
         c["soak_raw"] = True
     if args.levels:
         c["levels"] = [int(x) for x in args.levels.split(",")]
+    for key in ("bc_rounds", "raw_rounds", "nginx_pollers"):
+        if getattr(args, key):
+            c[key] = getattr(args, key)
+    if args.startup_pollers:
+        c["startup_pollers"] = args.startup_pollers
+    if args.startup_ramp:
+        c["startup_ramp"] = args.startup_ramp
     if args.threaded_levels:
         c["threaded_levels"] = [int(x) for x in args.threaded_levels.split(",")]
     return parts, c
@@ -191,7 +228,18 @@ async def main_async(args, parts, c, ctx, res):
     )
     if need_workers:
         with timed("setup workers=2"):
-            st = Stack(ctx, 2, "w2")
+            st = Stack(
+                ctx,
+                2,
+                "w2",
+                # server-wide, as README says: the queue from the first connection
+                extra={
+                    "longpolling_backlog": args.backlog,
+                    "server_wide_modules": "base,web," + henv.ADDON,
+                }
+                if args.backlog
+                else None,
+            )
         try:
             log(
                 "server workers=2: http %d, gevent %d, db %s"
@@ -211,6 +259,7 @@ async def main_async(args, parts, c, ctx, res):
                         stream="latency" in parts,
                         bcast=bcast,
                         bc_rounds=c["bc_rounds"],
+                        raw_rounds=c["raw_rounds"],
                     )
                 if bcast is not None:
                     res["broadcast"] = bcast
@@ -278,11 +327,25 @@ async def main_async(args, parts, c, ctx, res):
                     )
             if "startup" in parts:
                 from hlib import startup
+                from hlib.floor_server import FloorServer
 
                 with timed("startup"):
-                    res["startup"], res["startup_probe"] = await startup.startup(
-                        ctx, st, c["startup_pollers"], c["startup_ramp"]
+                    floor = FloorServer(
+                        ctx.wd.python,
+                        henv.free_port(),
+                        os.path.join(ctx.wd.path, "floor_startup.log"),
+                        backlog=ctx.backlog,
                     )
+                    try:
+                        res["startup"], res["startup_probe"] = await startup.startup(
+                            ctx,
+                            st,
+                            c["startup_pollers"],
+                            c["startup_ramp"],
+                            floor=floor,
+                        )
+                    finally:
+                        floor.close()
             if "two_nodes" in parts:
                 from hlib import two_nodes
 
@@ -292,6 +355,13 @@ async def main_async(args, parts, c, ctx, res):
                         res["two_nodes_checks"],
                     ) = await two_nodes.two_nodes(
                         ctx, st, c["two_nodes_pollers"], c["two_nodes_messages"]
+                    )
+            if "nginx" in parts:
+                from hlib import nginx
+
+                with timed("nginx"):
+                    res["nginx"] = await nginx.behind_nginx(
+                        ctx, st, c["nginx_pollers"], c["bc_rounds"]
                     )
         finally:
             tb = st.server.tracebacks(henv.ADDON)
@@ -388,7 +458,9 @@ def main():
     from hlib import pollers
 
     pollers.KEEPALIVE = args.keepalive
+    pollers.CLIENT_KIND = args.pollers
     ctx = Ctx()
+    ctx.backlog = args.backlog or None
     ctx.wd = henv.Workdir(odoo_bin, py)
     log("work dir %s" % ctx.wd.path)
     t = time.time()

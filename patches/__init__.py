@@ -11,7 +11,9 @@ from . import (
     connection_pool,
     db_outage,
     json_request,
+    longpolling_socket,
     pos_poll,
+    preload,
 )
 
 
@@ -22,4 +24,6 @@ def post_load():
     db_outage.install()
     db_outage.install_pool_full()
     json_request.install()
+    longpolling_socket.install()
     pos_poll.install()
+    preload.install()

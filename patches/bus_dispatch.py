@@ -178,7 +178,11 @@ class PosDispatch(bus.ImDispatch):
 readers = {}
 
 
-def install(dispatcher=bus.dispatch):
-    """Make Odoo's dispatcher (one per process) a ``PosDispatch``."""
+def install(dispatcher=bus.dispatch, evented=None):
+    """Make Odoo's dispatcher (one per process) a ``PosDispatch``; in the
+    gevent process, start its listener now, not at the first poll that
+    waits: a NOTIFY before the listener listens wakes no poll."""
     if not isinstance(dispatcher, PosDispatch):
         dispatcher.__class__ = PosDispatch
+    if (odoo.evented if evented is None else evented) and not dispatcher.started:
+        dispatcher.start()

@@ -148,6 +148,39 @@ class FakeDispatch(PosDispatch):
 
 
 @tagged("post_install", "-at_install")
+class TestDispatchStart(BaseCase):
+    """The gevent process listens from the start, not from the first poll."""
+
+    @staticmethod
+    def dispatcher():
+        """Odoo's dispatcher, counting its starts instead of listening."""
+        dispatcher = bus.ImDispatch()
+        dispatcher.starts = 0
+
+        def start():
+            dispatcher.starts += 1
+            dispatcher.started = True
+            return dispatcher
+
+        dispatcher.start = start
+        return dispatcher
+
+    def test_gevent_process_starts_the_listener_at_install(self):
+        dispatcher = self.dispatcher()
+        bus_dispatch.install(dispatcher, evented=True)
+        self.assertIsInstance(dispatcher, PosDispatch)
+        self.assertEqual(dispatcher.starts, 1)
+        bus_dispatch.install(dispatcher, evented=True)
+        self.assertEqual(dispatcher.starts, 1, "once")
+
+    def test_threaded_server_starts_it_lazily_as_odoo(self):
+        dispatcher = self.dispatcher()
+        bus_dispatch.install(dispatcher, evented=False)
+        self.assertIsInstance(dispatcher, PosDispatch)
+        self.assertEqual(dispatcher.starts, 0)
+
+
+@tagged("post_install", "-at_install")
 class TestPosDispatch(BaseCase):
     """A POS poll returns what it read, waits while there is nothing."""
 

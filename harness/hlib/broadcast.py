@@ -44,7 +44,9 @@ async def send_round(st, kind, targets, seq, floor=None):
     return res["rows"], res["n_errors"]
 
 
-async def broadcast(st, fleet, kind, ids, rounds=3, wait_max=30.0, floor=None):
+async def broadcast(
+    st, fleet, kind, ids, rounds=3, wait_max=30.0, floor=None, seq0=BCAST_SEQ
+):
     """One message to all N pollers of a settled fleet, `rounds` times, one
     transaction each: ``records._send_to_channel`` on their N pos.config
     records (what send_to_all_poses does), ``bus._sendmany`` to N plain
@@ -78,7 +80,7 @@ async def broadcast(st, fleet, kind, ids, rounds=3, wait_max=30.0, floor=None):
     try:
         for k in range(rounds):
             quiet.append(await until_quiet(gevent))
-            seq = BCAST_SEQ + k
+            seq = seq0 + k
             left[seq], arrived[seq] = {p.index for p in fleet.pollers}, asyncio.Event()
             all_in.clear()
             t0, g0, h0, b0 = time.time(), cpu_s(gevent), cpu_s(harness), busy_cpu_s()
@@ -108,14 +110,16 @@ async def broadcast(st, fleet, kind, ids, rounds=3, wait_max=30.0, floor=None):
         await until_quiet(gevent)
     finally:
         fleet.on_message = None
-    lat, seen = [], set()
+    lat, seen, by_round = [], set(), {seq: [] for seq in commits}
     for p in fleet.pollers:
         for t, _, _, pl in p.got:
             seq = pl.get("seq") if isinstance(pl, dict) else None
             if seq in commits and (p.index, seq) not in seen:
                 seen.add((p.index, seq))
                 lat.append((t - commits[seq]) * 1000.0)
-    ok, lost, dup, dis = await seq_check(fleet, "lat", BCAST_SEQ, len(commits))
+                by_round[seq].append(lat[-1])
+    round_p99 = [r1(pct(by_round[seq], 99)) for seq in sorted(by_round)]
+    ok, lost, dup, dis = await seq_check(fleet, "lat", seq0, len(commits))
     stats1 = fleet.stats.as_dict()
     lags = [lag * 1000.0 for _, lag in fleet.lags[lags0:]]
     row = {
@@ -137,15 +141,111 @@ async def broadcast(st, fleet, kind, ids, rounds=3, wait_max=30.0, floor=None):
         "receipt": "socket" if fleet.stamping else "task",
         "quiet_before": all(quiet),
         "part_s": round(time.time() - t_part, 1),
+        "round_p99_ms": round_p99,
+        "_lat": lat,  # for merge(); not saved
     }
     for key, values in use.items():
         # median: a round that waited for a late receipt does not skew it
         row[key] = round(statistics.median(values), 3) if values else None
+    derived(row)
     log(
         "broadcast %(mode)s %(kind)-5s N=%(pollers)-5d p50=%(p50_ms)s p99=%(p99_ms)s "
         "max=%(max_ms)s lost=%(lost)d late=%(late)d dup=%(duplicates)d "
         "failed_polls=%(failed_polls)d "
         "%(fail_kinds)s; per round: %(window_s)s s, CPU gevent %(gevent_cpu_s)s s, "
-        "harness %(harness_cpu_s)s s, machine %(busy_cpu_s)s s" % row
+        "harness %(harness_cpu_s)s s (%(harness_over_server_cpu)sx the server's), "
+        "machine %(busy_cpu_s)s s; p99 per round %(round_p99_ms)s" % row
     )
     return row
+
+
+def derived(row):
+    """The figures computed from others: the first round against the
+    next, the pollers' CPU against the server's they measure (the
+    generator's share of the 2 cores should stay below the server's)."""
+    rp = row["round_p99_ms"]
+    row["first_over_next_p99"] = (
+        round(rp[0] / statistics.median(rp[1:]), 2)
+        if len(rp) > 1 and all(rp) and statistics.median(rp[1:])
+        else None
+    )
+    row["harness_over_server_cpu"] = (
+        round(row["harness_cpu_s"] / row["gevent_cpu_s"], 2)
+        if row["harness_cpu_s"] is not None and row["gevent_cpu_s"]
+        else None
+    )
+
+
+SUMMED = (
+    "rounds",
+    "sent",
+    "received",
+    "lost",
+    "duplicates",
+    "out_of_order",
+    "late",
+    "polls",
+    "failed_polls",
+    "send_errors",
+    "part_s",
+)
+MEDIAN = ("send_ms", "window_s", "gevent_cpu_s", "harness_cpu_s", "busy_cpu_s")
+
+
+def merge(rows):
+    """One row from rows of one round each of the same fleet."""
+    out = dict(rows[0])
+    lat = [x for r in rows for x in r["_lat"]]
+    out.update(lat_stats(lat))
+    for key in SUMMED:
+        out[key] = round(sum(r[key] for r in rows), 1)
+    for key in MEDIAN:
+        values = [r[key] for r in rows if r[key] is not None]
+        out[key] = round(statistics.median(values), 3) if values else None
+    kinds = {}
+    for r in rows:
+        for k, v in r["fail_kinds"].items():
+            kinds[k] = kinds.get(k, 0) + v
+    out["fail_kinds"] = kinds
+    lags = [r["client_lag_p99_ms"] for r in rows if r["client_lag_p99_ms"] is not None]
+    out["client_lag_p99_ms"] = max(lags) if lags else None
+    out["quiet_before"] = all(r["quiet_before"] for r in rows)
+    out["round_p99_ms"] = [p for r in rows for p in r["round_p99_ms"]]
+    out["_lat"] = lat
+    derived(out)
+    return out
+
+
+async def side_by_side(st, fleets, ids, rounds, floor):
+    """`rounds` rounds of each of `fleets` ({kind: settled fleet}), one
+    round of each in turn: the load others put on the machine weighs on
+    all alike. {kind: merged row}."""
+    done = {kind: [] for kind in fleets}
+    for k in range(rounds):
+        for kind, fleet in fleets.items():
+            done[kind].append(
+                await broadcast(
+                    st, fleet, kind, ids, 1, floor=floor, seq0=BCAST_SEQ + k
+                )
+            )
+    out = {}
+    for kind, rows in done.items():
+        out[kind] = merge(rows)
+        out[kind]["interleaved"] = True
+        log(
+            "broadcast %s %s N=%d interleaved: p50=%s p99=%s lost=%d dup=%d "
+            "failed_polls=%d; p99 per round %s; harness %sx the server's CPU"
+            % (
+                st.mode,
+                kind,
+                len(ids),
+                out[kind]["p50_ms"],
+                out[kind]["p99_ms"],
+                out[kind]["lost"],
+                out[kind]["duplicates"],
+                out[kind]["failed_polls"],
+                out[kind]["round_p99_ms"],
+                out[kind]["harness_over_server_cpu"],
+            )
+        )
+    return out

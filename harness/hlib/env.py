@@ -17,7 +17,9 @@ HARNESS = os.path.dirname(HERE)
 REPO = os.path.dirname(HARNESS)
 ADDON = "pos_longpolling"
 SOURCE_TEMPLATE = os.environ.get("LP_SOURCE_TEMPLATE", "tmpl_pos")
-TEMPLATE_PREFIX = "lp_harness_tmpl_"
+# databases of a run: LP_DB_PREFIX + "tmpl_..." / "run_..." (shared servers)
+DB_PREFIX = os.environ.get("LP_DB_PREFIX", "lp_harness_")
+TEMPLATE_PREFIX = DB_PREFIX + "tmpl_"
 
 
 class HarnessError(Exception):
@@ -127,6 +129,34 @@ def addon_hash():
     return h.hexdigest()[:10]
 
 
+class Child:
+    """A helper process of the harness (floor server, nginx), ready once
+    `health_url` answers."""
+
+    def __init__(self, cmd, logpath, health_url, what, timeout=60):
+        self.logf = open(logpath, "a")
+        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=subprocess.STDOUT)
+        deadline = time.time() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(health_url, timeout=5):
+                    return
+            except OSError:
+                if self.proc.poll() is not None or time.time() > deadline:
+                    self.close()
+                    raise RuntimeError("%s did not start, log %s" % (what, logpath))
+                time.sleep(0.2)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.logf.close()
+
+
 class Workdir:
     """Temp dir: addons dir with the symlink, data dir, config files, logs."""
 
@@ -222,6 +252,12 @@ def ensure_template(wd, n_pos):
     name = "%s%s_%d" % (TEMPLATE_PREFIX, addon_hash(), n_pos)
     if db_exists(name):
         return name
+    forced = os.environ.get("LP_TEMPLATE")
+    if forced:
+        if not db_exists(forced):
+            raise HarnessError("LP_TEMPLATE %r: no such database" % forced)
+        log("template %s (LP_TEMPLATE, not rebuilt for this addon version)" % forced)
+        return forced
     # other addon versions' templates may serve runs of other checkouts on
     # the same server: dropped only when asked (LP_DROP_STALE_TEMPLATES=1)
     current = "%s%s_" % (TEMPLATE_PREFIX, addon_hash())
@@ -255,7 +291,7 @@ def ensure_template(wd, n_pos):
 
 
 def fresh_db(template, tag):
-    name = "lp_harness_run_%s_%d" % (tag, os.getpid())
+    name = "%srun_%s_%d" % (DB_PREFIX, tag, os.getpid())
     subprocess.run(["dropdb", "--if-exists", name], check=False)
     subprocess.run(["createdb", "-T", template, name], check=True)
     return name

@@ -8,7 +8,7 @@ Odoo's shape. ``FloorServer`` starts and drives it from the harness.
 """
 import json
 import os
-import subprocess
+import socket
 import sys
 import time
 import urllib.request
@@ -16,7 +16,7 @@ import urllib.request
 TIMEOUT = 50  # Odoo's poll timeout (bus.models.bus.TIMEOUT)
 
 
-def serve(port):
+def serve(port, backlog=None):
     import logging
 
     import gevent
@@ -79,8 +79,14 @@ def serve(port):
         return route(environ, start_response)
 
     logger = logging.getLogger("longpolling")
-    # what Odoo 15's GeventServer passes: no backlog, no spawn (the defaults)
-    server = WSGIServer(("127.0.0.1", port), app, log=logger, error_log=logger)
+    # what Odoo 15's GeventServer passes: no backlog, no spawn (the defaults);
+    # a backlog only as the addon's longpolling_backlog gives one
+    server = WSGIServer(
+        ("127.0.0.1", port), app, log=logger, error_log=logger, backlog=backlog
+    )
+    # as the addon's gevent process (patches/longpolling_socket.py)
+    server.init_socket()
+    server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     gevent.signal_handler(15, server.stop)
     server.serve_forever()
 
@@ -88,25 +94,19 @@ def serve(port):
 class FloorServer:
     """The floor server process, seen from the harness."""
 
-    def __init__(self, python, port, logpath):
+    def __init__(self, python, port, logpath, backlog=None):
+        from .env import Child
+
         self.port, self.logpath = port, logpath
         self.url = "http://127.0.0.1:%d" % port
-        self.logf = open(logpath, "a")
-        self.proc = subprocess.Popen(
-            [python, os.path.abspath(__file__), str(port)],
-            stdout=self.logf,
-            stderr=subprocess.STDOUT,
+        self.child = Child(
+            [python, os.path.abspath(__file__), str(port)]
+            + ([str(backlog)] if backlog else []),
+            logpath,
+            self.url + "/floor/health",
+            "floor server",
         )
-        deadline = time.time() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(self.url + "/floor/health", timeout=5):
-                    return
-            except OSError:
-                if self.proc.poll() is not None or time.time() > deadline:
-                    self.close()
-                    raise RuntimeError("floor server did not start, log %s" % logpath)
-                time.sleep(0.2)
+        self.proc = self.child.proc
 
     def last_id(self):
         """Id of the newest message: a new fleet's `last`."""
@@ -125,14 +125,8 @@ class FloorServer:
         return data["t_fire"], data["id"]
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.logf.close()
+        self.child.close()
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]))
+    serve(int(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else None)

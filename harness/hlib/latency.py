@@ -5,7 +5,7 @@ import random
 import time
 
 from . import pollers as hp
-from .broadcast import broadcast
+from .broadcast import broadcast, side_by_side
 from .env import free_port, log
 from .floor_server import FloorServer
 from .stack import call
@@ -75,31 +75,75 @@ async def latency(
     stream=True,
     bcast=None,
     bc_rounds=3,
+    raw_rounds=None,
 ):
     """Latency rows of N pollers per level and kind. With a list as `bcast`,
     the same fleets then take the broadcast rounds (gevent port only), whose
-    rows go there; `stream=False` leaves the latency stream out."""
+    rows go there (`raw_rounds` for the raw bus, if given: its rounds may
+    wait 60 s each); `stream=False` leaves the latency stream out."""
     rows = []
     floor = None
     if bcast is not None and st.server.gevent_pid():
         floor = FloorServer(
-            ctx.wd.python, free_port(), os.path.join(ctx.wd.path, "floor.log")
+            ctx.wd.python,
+            free_port(),
+            os.path.join(ctx.wd.path, "floor.log"),
+            backlog=ctx.backlog,
         )
     try:
         for n in levels:
             if n > len(st.ids):
                 log("latency: only %d bench POSes, skipping %d" % (len(st.ids), n))
                 continue
-            for kind in kinds + (("floor",) if floor else ()):
+            todo = kinds + (("floor",) if floor else ())
+            if floor and not stream:
+                # broadcast only: the addon's and the floor's rounds in turn
+                rows_bc = await interleaved(st, n, bc_rounds, floor)
+                bcast.extend(rows_bc)
+                todo = [k for k in todo if k not in ("addon", "floor")]
+            for kind in todo:
+                rounds = raw_rounds if kind == "raw" and raw_rounds else bc_rounds
                 row = await level(
-                    st, n, kind, rate, seconds, stream, bcast, bc_rounds, floor
+                    st, n, kind, rate, seconds, stream, bcast, rounds, floor
                 )
                 if row:
                     rows.append(row)
     finally:
         if floor:
             floor.close()
+        for r in bcast or ():
+            r.pop("_lat", None)
     return rows
+
+
+def floor_fleet(st, ids, floor):
+    # the floor's message ids are its own, not the bus's
+    return hp.Fleet(
+        floor.url,
+        floor.url,
+        st.db,
+        st.cookie,
+        "raw",
+        ids,
+        start_last=floor.last_id(),
+        raw_prefix="f",
+    )
+
+
+async def interleaved(st, n, rounds, floor):
+    """Broadcast rows of the addon and the floor, N POSes each, both fleets
+    connected, their rounds in turn."""
+    ids = st.ids[:n]
+    fleets = {"addon": st.fleet("addon", ids), "floor": floor_fleet(st, ids, floor)}
+    try:
+        for fleet in fleets.values():
+            await fleet.start(ramp=min(10.0, n / 200.0), settle=0)
+            await fleet.quiesce()
+        out = await side_by_side(st, fleets, ids, rounds, floor)
+    finally:
+        for fleet in fleets.values():
+            await fleet.stop()
+    return [out["addon"], out["floor"]]
 
 
 async def level(st, n, kind, rate, seconds, stream, bcast, bc_rounds, floor):
@@ -107,17 +151,7 @@ async def level(st, n, kind, rate, seconds, stream, bcast, bc_rounds, floor):
     stream; the floor has none), its broadcast row appended to `bcast`."""
     ids = st.ids[:n]
     if kind == "floor":
-        # the floor's message ids are its own, not the bus's
-        fleet = hp.Fleet(
-            floor.url,
-            floor.url,
-            st.db,
-            st.cookie,
-            "raw",
-            ids,
-            start_last=floor.last_id(),
-            raw_prefix="f",
-        )
+        fleet = floor_fleet(st, ids, floor)
         stream = False
     else:
         fleet = st.fleet(kind, ids)

@@ -19,6 +19,7 @@ import aiohttp
 from aiohttp.client_proto import ResponseHandler
 
 KEEPALIVE = False  # run.py --keepalive
+CLIENT_KIND = "light"  # run.py --pollers: "light" (LightConn) or "aiohttp"
 
 # The POS client's defaults (pos.config fields, channel_bus.js), in seconds.
 CLIENT = dict(
@@ -127,6 +128,139 @@ def stamping_connector(**kw):
     return conn
 
 
+class LightConn(asyncio.Protocol):
+    """One HTTP/1.1 client connection, one request at a time: what a
+    poller needs and no more (aiohttp costs several times the CPU per
+    request, which the pollers share with the server they measure).
+    ``t_data``: when the answer's last bytes were read."""
+
+    def __init__(self):
+        self.transport = None
+        self.buf = bytearray()
+        self.waiter = None
+        self.closed = False
+        self.t_data = None
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def data_received(self, data):
+        self.t_data = time.time()
+        self.buf += data
+        if self.waiter is not None and not self.waiter.done():
+            answer = self.parse()
+            if answer:
+                self.waiter.set_result(answer)
+
+    def connection_lost(self, exc):
+        self.closed = True
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(
+                exc or ConnectionResetError("connection closed by the server")
+            )
+
+    def parse(self):
+        """(status, body, close) once a whole answer is in the buffer."""
+        end = self.buf.find(b"\r\n\r\n")
+        if end < 0:
+            return None
+        lines = bytes(self.buf[:end]).decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        head = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            head[k.strip().lower()] = v.strip().lower()
+        close = head.get("connection") == "close"
+        start = end + 4
+        if "content-length" in head:
+            stop = start + int(head["content-length"])
+            if len(self.buf) < stop:
+                return None
+            body = bytes(self.buf[start:stop])
+        elif head.get("transfer-encoding") == "chunked":
+            body, stop = self.dechunk(start)
+            if body is None:
+                return None
+        else:  # the body ends with the connection
+            return None
+        del self.buf[:stop]
+        return status, body, close
+
+    def dechunk(self, pos):
+        body = bytearray()
+        while True:
+            eol = self.buf.find(b"\r\n", pos)
+            if eol < 0:
+                return None, 0
+            size = int(bytes(self.buf[pos:eol]).split(b";")[0], 16)
+            if len(self.buf) < eol + 2 + size + 2:
+                return None, 0
+            body += self.buf[eol + 2 : eol + 2 + size]
+            pos = eol + 2 + size + 2
+            if not size:
+                return bytes(body), pos
+
+    async def request(self, raw, timeout):
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.t_data = None
+        self.transport.write(raw)
+        try:
+            return await asyncio.wait_for(self.waiter, timeout)
+        except BaseException:
+            self.transport.abort()
+            self.closed = True
+            raise
+
+
+class LightClient:
+    """Polls over LightConn: one connection per poller, kept between polls
+    (keepalive) or a new one per poll (``Connection: close``)."""
+
+    def __init__(self, url, keepalive):
+        hostport = url.split("://", 1)[1].split("/", 1)[0]
+        self.host, _, port = hostport.partition(":")
+        self.port = int(port or 80)
+        self.hostport = hostport
+        self.keepalive = keepalive
+        self.conns = {}  # poller index -> LightConn
+
+    async def post(self, key, path, body, headers, timeout):
+        """(status, body bytes, t_data, t_task) of one JSON POST."""
+        data = json.dumps(body).encode()
+        head = [
+            "POST %s HTTP/1.1" % path,
+            "Host: " + self.hostport,
+            "Content-Type: application/json",
+            "Content-Length: %d" % len(data),
+        ] + ["%s: %s" % kv for kv in headers.items()]
+        if not self.keepalive:
+            head.append("Connection: close")
+        raw = ("\r\n".join(head) + "\r\n\r\n").encode() + data
+        conn = self.conns.get(key)
+        t_start = time.monotonic()
+        if conn is None or conn.closed:
+            _, conn = await asyncio.wait_for(
+                asyncio.get_running_loop().create_connection(
+                    LightConn, self.host, self.port
+                ),
+                timeout,
+            )
+            self.conns[key] = conn
+        left = max(0.1, timeout - (time.monotonic() - t_start))
+        status, answer, close = await conn.request(raw, left)
+        t_task = time.time()
+        if close or not self.keepalive:
+            conn.transport.close()
+            conn.closed = True
+        return status, answer, conn.t_data or t_task, t_task
+
+    def close(self):
+        for conn in self.conns.values():
+            if conn.transport is not None:
+                conn.transport.abort()
+        self.conns.clear()
+
+
 def pos_channel(db, name, pos_id):
     return json.dumps([db, name, str(pos_id)], separators=(",", ":"))
 
@@ -205,21 +339,11 @@ class Poller:
                 self.wake.set()
             f.stats.polls += 1
             try:
-                req = f.session.post(
-                    f.poll_url + "/longpolling/poll",
-                    json=body,
-                    headers=f.headers(),
-                    timeout=aiohttp.ClientTimeout(total=f.poll_timeout),
-                )
-                self.first_poll_sent.set()
-                async with req as r:
-                    raw = await r.read()
-                t_task = time.time()
-                # receipt = when the last bytes reached the socket (see
-                # StampedResponse), not when this task got to run
-                t = getattr(r.stamp, "t_data", None) or t_task
-                if r.status != 200:
-                    raise RuntimeError("HTTP %d" % r.status)
+                # receipt t = when the last bytes reached the socket, not
+                # when this task got to run
+                status, raw, t, t_task = await f.post_poll(self, body)
+                if status != 200:
+                    raise RuntimeError("HTTP %d" % status)
                 data = json.loads(raw)
                 if data.get("error"):
                     err = data["error"].get("data", {}).get("name") or data[
@@ -344,6 +468,7 @@ class Fleet:
         keepalive=None,
         repeat_channels=(),
         steady_phase=False,
+        client_kind=None,
         **client,
     ):
         self.poll_url, self.http_url, self.db, self.cookie = (
@@ -367,6 +492,8 @@ class Fleet:
         # in [0, check_interval) before its start, so PINGs spread evenly
         self.steady_phase = steady_phase
         self.keepalive = KEEPALIVE if keepalive is None else keepalive
+        self.client = CLIENT_KIND if client_kind is None else client_kind
+        self.light = None
         self.stats = Stats()
         self.fail_log = []
         self.lags = []  # (t_recv, seconds until the poller's task ran)
@@ -379,6 +506,30 @@ class Fleet:
 
     def headers(self):
         return {"Cookie": "session_id=" + self.cookie}
+
+    async def post_poll(self, poller, body):
+        """(status, body, t_receipt, t_task) of one poll."""
+        if self.light:
+            poller.first_poll_sent.set()
+            return await self.light.post(
+                poller.index,
+                "/longpolling/poll",
+                body,
+                self.headers(),
+                self.poll_timeout,
+            )
+        req = self.session.post(
+            self.poll_url + "/longpolling/poll",
+            json=body,
+            headers=self.headers(),
+            timeout=aiohttp.ClientTimeout(total=self.poll_timeout),
+        )
+        poller.first_poll_sent.set()
+        async with req as r:
+            raw = await r.read()
+        t_task = time.time()
+        # see StampedResponse
+        return r.status, raw, getattr(r.stamp, "t_data", None) or t_task, t_task
 
     def channels_for(self, pid):
         if self.kind == "addon":
@@ -395,13 +546,16 @@ class Fleet:
         conn = stamping_connector(
             limit=0, ttl_dns_cache=None, force_close=not self.keepalive
         )
-        self.stamping = conn.stamping
+        self.stamping = conn.stamping or self.client == "light"
+        if self.client == "light":
+            self.light = LightClient(self.poll_url, self.keepalive)
         self.session = aiohttp.ClientSession(
             connector=conn,
             cookie_jar=aiohttp.DummyCookieJar(),
             response_class=StampedResponse,
         )
         n = len(self.ids)
+        t0 = time.monotonic()
         for i, pid in enumerate(self.ids):
             channels = self.channels_for(pid)
             if i in self.repeat_channels:
@@ -414,7 +568,10 @@ class Fleet:
             if self.ping:
                 self.tasks.append(asyncio.ensure_future(p.ping_loop()))
             if ramp and n > 1:
-                await asyncio.sleep(ramp / n)
+                # on schedule even when the loop is late: poller i at i/n of the ramp
+                await asyncio.sleep(
+                    max(0.0, t0 + ramp * (i + 1) / n - time.monotonic())
+                )
         await asyncio.wait_for(
             asyncio.gather(*(p.first_poll_sent.wait() for p in self.pollers)), 120
         )
@@ -425,6 +582,8 @@ class Fleet:
         for t in self.tasks:
             t.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.light:
+            self.light.close()
         if self.session:
             await self.session.close()
 

@@ -152,8 +152,11 @@ BCAST_COLS = [
     "window_s",
     "gevent_cpu_s",
     "harness_cpu_s",
+    "harness_over_server_cpu",
     "busy_cpu_s",
     "client_lag_p99_ms",
+    "round_p99_ms",
+    "first_over_next_p99",
     "polls",
     "failed_polls",
     "fail_kinds",
@@ -171,6 +174,8 @@ BCAST_SIDE_COLS = [
     "addon_failed_polls",
     "raw_failed_polls",
     "floor_failed_polls",
+    "addon_first_over_next_p99",
+    "floor_harness_over_server_cpu",
 ]
 SOAK_COLS = [
     "mode",
@@ -193,8 +198,10 @@ SOAK_COLS = [
 ]
 STARTUP_COLS = [
     "mode",
+    "kind",
     "pollers",
     "ramp_s",
+    "keepalive",
     "start_s",
     "first_contact_p50_s",
     "first_contact_p99_s",
@@ -297,6 +304,12 @@ def broadcast_side_by_side(rows):
             row["%s_p50_ms" % kind] = r.get("p50_ms")
             row["%s_p99_ms" % kind] = r.get("p99_ms")
             row["%s_failed_polls" % kind] = r.get("failed_polls")
+        row["addon_first_over_next_p99"] = by.get(("addon", n), {}).get(
+            "first_over_next_p99"
+        )
+        row["floor_harness_over_server_cpu"] = by.get(("floor", n), {}).get(
+            "harness_over_server_cpu"
+        )
         a, f = row["addon_p99_ms"], row["floor_p99_ms"]
         row["addon_over_floor_p99"] = round(a / f, 2) if a is not None and f else None
         out.append(row)
@@ -421,6 +434,50 @@ def plot_broadcast(path, rows):
     plt.close(fig)
 
 
+def plot_startup(path, rows):
+    """The storm: seconds to first contact (p50, p99, max) and failed polls
+    of the addon, the raw bus and the floor."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kinds = [k for k in ("addon", "raw", "floor") if any(r["kind"] == k for r in rows)]
+    by = {r["kind"]: r for r in rows}
+    fig, (time_ax, fail_ax) = plt.subplots(1, 2, figsize=(11, 4.2))
+    width = 0.25
+    for j, key in enumerate(
+        ("first_contact_p50_s", "first_contact_p99_s", "first_contact_max_s")
+    ):
+        time_ax.bar(
+            [i + (j - 1) * width for i in range(len(kinds))],
+            [by[k][key] or 0 for k in kinds],
+            width,
+            label=key.split("_")[-2],
+        )
+    pong = 10
+    time_ax.axhline(pong, color="tab:red", ls=":", label="pong timeout (10 s)")
+    fail_ax.bar(range(len(kinds)), [by[k]["failed_polls"] for k in kinds], 0.5)
+    for ax, ylabel in (
+        (time_ax, "start to first poll answer (green), s"),
+        (fail_ax, "failed polls until 3 s after the last first contact"),
+    ):
+        ax.set_xticks(range(len(kinds)))
+        ax.set_xticklabels(kinds)
+        ax.set_ylabel(ylabel)
+        ax.grid(True, axis="y", alpha=0.3)
+    time_ax.legend(fontsize=7)
+    r = rows[0]
+    fig.suptitle(
+        "Connection storm: %d POSes started within %s s, each its own connection%s"
+        % (r["pollers"], r["ramp_s"], " (kept alive)" if r.get("keepalive") else ""),
+        fontsize=10,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def save_all(results_dir, res):
     os.makedirs(results_dir, exist_ok=True)
     text = []
@@ -467,6 +524,8 @@ def save_all(results_dir, res):
             os.path.join(results_dir, "broadcast_floor.csv"), side, BCAST_SIDE_COLS
         )
         plot_broadcast(os.path.join(results_dir, "broadcast.png"), res["broadcast"])
+    if res.get("startup"):
+        plot_startup(os.path.join(results_dir, "startup.png"), res["startup"])
     for key, title, cols, fname in (
         (
             "send_all",
@@ -502,10 +561,17 @@ def save_all(results_dir, res):
         ("hostile_checks", "Hostile checks", FAULT_COLS, "hostile_checks.csv"),
         (
             "startup",
-            "Startup: N POSes started within the ramp, start to first contact "
-            "(over_pong_timeout: later than 10 s)",
+            "Startup: N POSes started within the ramp (a connection storm), start "
+            "to first contact (over_pong_timeout: later than 10 s); addon, raw bus, floor",
             STARTUP_COLS,
             "startup.csv",
+        ),
+        (
+            "nginx",
+            "Behind nginx (README's configuration): one message to N POSes, "
+            "upstream keep-alive on and off",
+            ["upstream_keepalive"] + BCAST_COLS,
+            "nginx.csv",
         ),
         (
             "startup_probe",

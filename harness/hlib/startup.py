@@ -76,40 +76,36 @@ class Probe:
         }
 
 
-async def startup(ctx, st, n, ramp=5.0, before=5.0, timeout=120.0):
-    """`n` addon pollers, each on its own POS (the fleet's logged-in
-    session), started over `ramp` s. Per poller the time from its start to
-    its first contact (a poll answer); requests and PINGs sent until the
-    last first contact (the start); the HTTP probe before and during it."""
-    probe = Probe(st.server.url)
-    probe.start()
-    await asyncio.sleep(before)
-    fleet = st.fleet("addon", st.ids[:n])
+async def connect_all(fleet, ramp, timeout, hold):
+    """Start `fleet` over `ramp` s; wait for every poller's first contact
+    (at most `timeout` s), then `hold` s more: the polls that follow the
+    first ones may fail too. (t_start, t_end: last first contact)."""
     t_start = time.time()
-    try:
-        await fleet.start(ramp=ramp, settle=0)
-        deadline = t_start + timeout
-        while time.time() < deadline and not all(
-            p.first_contact for p in fleet.pollers
-        ):
-            await asyncio.sleep(0.1)
-        t_end = time.time()
-        s = fleet.stats.as_dict()
-    finally:
-        # the probes of the start are all sent: stop before the fleet does
-        await probe.stop()
-        await fleet.stop()
+    await fleet.start(ramp=ramp, settle=0)
+    deadline = t_start + timeout
+    while time.time() < deadline and not all(p.first_contact for p in fleet.pollers):
+        await asyncio.sleep(0.1)
+    t_end = time.time()
+    await asyncio.sleep(hold)
+    return t_start, t_end
+
+
+def storm_row(mode, kind, fleet, ramp, t_start, t_end):
+    n = len(fleet.pollers)
     firsts = [p.first_contact - p.started for p in fleet.pollers if p.first_contact]
-    pong_timeout = fleet.pong_timeout
-    row = {
-        "mode": st.mode,
+    s = fleet.stats.as_dict()
+    return {
+        "mode": mode,
+        "kind": kind,
         "pollers": n,
         "ramp_s": ramp,
+        "keepalive": fleet.keepalive,
         "start_s": round(t_end - t_start, 1),
         "first_contact_p50_s": r1(pct(firsts, 50)),
         "first_contact_p99_s": r1(pct(firsts, 99)),
         "first_contact_max_s": r1(max(firsts) if firsts else None),
-        "over_pong_timeout": sum(1 for x in firsts if x > pong_timeout),
+        # green (a poll answer) later than the client's pong timeout
+        "over_pong_timeout": sum(1 for x in firsts if x > fleet.pong_timeout),
         "never": n - len(firsts),
         "polls": s["polls"],
         "failed_polls": s["poll_fail"],
@@ -117,11 +113,59 @@ async def startup(ctx, st, n, ramp=5.0, before=5.0, timeout=120.0):
         "failed_pings": s["ping_fail"],
         "fail_kinds": s["fail_kinds"],
     }
+
+
+async def startup(
+    ctx, st, n, ramp=5.0, before=5.0, timeout=120.0, hold=3.0, floor=None
+):
+    """A connection storm: `n` addon pollers, each on its own POS (the
+    fleet's logged-in session), started over `ramp` s. Per poller the time
+    from its start to its first contact (a poll answer); requests and PINGs
+    sent until `hold` s after the last first contact; the HTTP probe before
+    and during it. Then the same storm of raw-bus pollers on the same server
+    and, with `floor`, of pollers of the floor server."""
+    probe = Probe(st.server.url)
+    probe.start()
+    await asyncio.sleep(before)
+    fleet = st.fleet("addon", st.ids[:n])
+    try:
+        t_start, t_end = await connect_all(fleet, ramp, timeout, hold)
+    finally:
+        # the probes of the start are all sent: stop before the fleet does
+        await probe.stop()
+        await fleet.stop()
+    rows = [storm_row(st.mode, "addon", fleet, ramp, t_start, t_end)]
     probes = [
         probe.window(t_start - before, t_start, "before"),
         probe.window(t_start, t_end, "during the start"),
     ]
-    log("startup: %s" % row)
+    others = [("raw", st.fleet("raw", st.ids[:n], raw_prefix="lp_storm_"))]
+    if floor:
+        others.append(
+            (
+                "floor",
+                hp.Fleet(
+                    floor.url,
+                    floor.url,
+                    st.db,
+                    st.cookie,
+                    "raw",
+                    st.ids[:n],
+                    start_last=floor.last_id(),
+                    raw_prefix="f",
+                ),
+            )
+        )
+    for kind, other in others:
+        # the previous fleet's connections are closed: let the server settle
+        await asyncio.sleep(3)
+        try:
+            t0, t1 = await connect_all(other, ramp, timeout, hold)
+        finally:
+            await other.stop()
+        rows.append(storm_row(st.mode, kind, other, ramp, t0, t1))
+    for row in rows:
+        log("startup: %s" % row)
     for p in probes:
         log("startup HTTP probe: %s" % p)
-    return [row], probes
+    return rows, probes

@@ -9,16 +9,13 @@ The sync server runs with workers behind nginx, configured as the README's
 *Deployment* says, when nginx is there."""
 import asyncio
 import json
-import os
 import secrets
-import shutil
-import subprocess
 import time
-import urllib.request
 
 import aiohttp
 
-from .env import free_port, log
+from .env import log
+from .nginx import Nginx, nginx_binary
 from .report import check_row
 from .stack import Stack, call
 from .stats import pct, r1
@@ -49,91 +46,6 @@ SYNC_STATUS = """() => {
             relay: lp.relay, states: lp.states, added: lp.added,
             credential: !!(pos.sync_credential && pos.sync_credential.token)};
 }"""
-
-
-NGINX_CONF = """worker_processes 1;
-pid {d}/nginx.pid;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    client_body_temp_path {d}/body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
-    upstream odoo {{ server 127.0.0.1:{http}; }}
-    upstream odoo_longpolling {{ server 127.0.0.1:{lp}; }}
-    server {{
-        listen 127.0.0.1:{port};
-        proxy_set_header Host $host;
-        proxy_set_header X-Forwarded-Host $host;
-        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-        proxy_set_header X-Forwarded-Proto $scheme;
-        location / {{
-            proxy_pass http://odoo;
-        }}
-        location /longpolling {{
-            proxy_pass http://odoo_longpolling;
-            proxy_read_timeout 75s;
-            proxy_buffering off;
-            client_max_body_size 64k;
-        }}
-    }}
-}}
-"""
-
-
-class Nginx:
-    """nginx in front of `server` (the README's configuration), or None
-    when there is no nginx."""
-
-    def __init__(self, wd, server):
-        self.proc = None
-        self.binary = shutil.which("nginx") or (
-            "/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None
-        )
-        if not self.binary:
-            return
-        self.dir = os.path.join(wd.path, "nginx_sync")
-        os.makedirs(self.dir, exist_ok=True)
-        self.port = free_port()
-        conf = os.path.join(self.dir, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write(
-                NGINX_CONF.format(
-                    d=self.dir,
-                    http=server.http_port,
-                    lp=server.lp_port,
-                    port=self.port,
-                )
-            )
-        errors = os.path.join(self.dir, "error.log")
-        self.proc = subprocess.Popen(
-            [self.binary, "-e", errors, "-p", self.dir, "-c", conf]
-            + ["-g", "daemon off;"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.time() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(self.url + "/web/login", timeout=10):
-                    return
-            except OSError:
-                if self.proc.poll() is not None or time.time() > deadline:
-                    self.stop()
-                    return
-                time.sleep(0.2)
-
-    @property
-    def url(self):
-        return "http://127.0.0.1:%d" % self.port
-
-    def stop(self):
-        if self.proc:
-            self.proc.terminate()
-            self.proc.wait(10)
-            self.proc = None
 
 
 def set_params(side, params):
@@ -352,8 +264,11 @@ async def sync_server(ctx, browser, count=10):
     rows, checks = [], []
     try:
         sync = Stack(ctx, 2, "sync_relay", extra={"db_maxconn": 16})
-        nginx = Nginx(ctx.wd, sync.server)
-        sync_url = nginx.url if nginx.proc else sync.server.poll_url
+        if nginx_binary():
+            nginx = Nginx(
+                ctx.wd.path, sync.server.http_port, sync.server.lp_port, True
+            )
+        sync_url = nginx.url if nginx else sync.server.poll_url
         log(
             "sync: main http %d (db %s), sync %s (db %s, %s)"
             % (
@@ -361,7 +276,7 @@ async def sync_server(ctx, browser, count=10):
                 main.db,
                 sync_url,
                 sync.db,
-                "behind nginx" if nginx.proc else "no nginx: its gevent port",
+                "behind nginx" if nginx else "no nginx: its gevent port",
             )
         )
         await browser.open(main.server.url, main)
@@ -376,7 +291,7 @@ async def sync_server(ctx, browser, count=10):
             row, mode_checks = await run_mode(
                 mode, page, main, sync, sync_url, pos_id, count
             )
-            row["sync_url"] = "nginx" if nginx.proc else "direct"
+            row["sync_url"] = "nginx" if nginx else "direct"
             rows.append(row)
             checks += mode_checks
         if browser.console_errors:
@@ -390,7 +305,7 @@ async def sync_server(ctx, browser, count=10):
     finally:
         await browser.close()
         if nginx:
-            nginx.stop()
+            nginx.close()
         if sync:
             sync.close()
         main.close()
