@@ -265,9 +265,7 @@ async def sync_server(ctx, browser, count=10):
     try:
         sync = Stack(ctx, 2, "sync_relay", extra={"db_maxconn": 16})
         if nginx_binary():
-            nginx = Nginx(
-                ctx.wd.path, sync.server.http_port, sync.server.lp_port, True
-            )
+            nginx = Nginx(ctx.wd.path, sync.server.http_port, sync.server.lp_port, True)
         sync_url = nginx.url if nginx else sync.server.poll_url
         log(
             "sync: main http %d (db %s), sync %s (db %s, %s)"
