@@ -92,6 +92,28 @@ else
     skip "node tests: no node on PATH (Node.js 18 or newer runs them)"
 fi
 
+step "Demo commands: bad input is refused in one line, before Odoo is asked (tools/demo.sh)"
+# each: exit status 2, one line on stderr, nothing on stdout
+demo_refuses() {
+    local out err rc
+    err=$(mktemp)
+    out=$(ODOO_BIN=/nonexistent "$repo/tools/demo.sh" "$@" 2>"$err")
+    rc=$?
+    if [ "$rc" -eq 2 ] && [ -z "$out" ] && [ "$(wc -l <"$err")" -eq 1 ]; then
+        ok "demo.sh $1 refused: $(sed 's/^.*demo\.sh: //' "$err" | cut -c1-70)"
+    else
+        ko "demo.sh $* (exit $rc, stdout '${out:0:60}', stderr: $(head -c 300 "$err"))"
+    fi
+    rm -f "$err"
+}
+demo_refuses send "" '{}'
+demo_refuses send demo "  "
+demo_refuses send demo '{"hello": '
+demo_refuses send demo
+demo_refuses send-message "   "
+demo_refuses send-message "Hello" --colour red
+demo_refuses send-message "Hello" --title
+
 step "Log check of the Odoo tests: only this addon's records count (checklog-odoo.cfg)"
 # on tools/checklog_sample.log: 3 records of ours, 3 of other modules (du_an,
 # nhan_su, phong_ban), all in a database named pos_longpolling_test_4242
