@@ -5,12 +5,14 @@
 #      control: its formatters fix files in place, as pre-commit does;
 #   2. the packaging (tools/check_package.sh);
 #   3. the client's logic under Node's test runner (static/tests/node);
-#   4. the log check of the Odoo tests on a sample log (tools/checklog);
-#   5. where an Odoo 15.0 is available, the Odoo-native tests (tests/) on a
-#      fresh database copied from a template with point_of_sale and demo data.
+#   4. the demo's refusals of bad input (tools/demo.sh, no Odoo needed);
+#   5. the log check of the Odoo tests on a sample log (tools/checklog);
+#   6. where an Odoo 15.0 is available, the Odoo-native tests (tests/, and
+#      those of examples/) on a fresh database copied from a template with
+#      point_of_sale and demo data.
 # Odoo is found through ODOO_BIN (its odoo-bin; ODOO_PYTHON the interpreter
 # to run it with, default python3), else as an importable `odoo` package.
-# Without Odoo, step 5 is skipped and says so. Ends with one summary line.
+# Without Odoo, step 6 is skipped and says so. Ends with one summary line.
 # Tools are installed once into ${XDG_CACHE_HOME:-~/.cache}/pos_longpolling.
 set -uo pipefail
 
