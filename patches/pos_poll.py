@@ -78,14 +78,24 @@ SIGNALING_INTERVAL = 1
 
 
 class Poll:
-    __slots__ = ("rid", "session", "context", "channels", "names", "last", "options")
+    __slots__ = (
+        "rid",
+        "session",
+        "context",
+        "channels",
+        "names",
+        "pos_ids",
+        "last",
+        "options",
+    )
 
-    def __init__(self, rid, session, context, channels, names, last, options):
+    def __init__(self, rid, session, context, channels, parsed, last, options):
         self.rid = rid
         self.session = session
         self.context = context
         self.channels = channels
-        self.names = names
+        self.names = {name for _db, name, _pos_id in parsed}
+        self.pos_ids = {pos_id for _db, _name, pos_id in parsed}
         self.last = last
         self.options = options
 
@@ -193,8 +203,7 @@ def read_poll(environ, session_store):
     if any(db != dbname for db, _name, _pos_id in parsed):
         return None
     context = dict(session.context) if context is None else context
-    names = {name for _db, name, _pos_id in parsed}
-    return Poll(request.get("id"), session, context, channels, names, last, options)
+    return Poll(request.get("id"), session, context, channels, parsed, last, options)
 
 
 # How Odoo 15 authenticates a request of a public route for a session with a
@@ -346,7 +355,7 @@ def answer(poll):
         if checked is ODOOS_PATH:
             raise UseOdoosPath()
         deleted_id, newest, notifications = checked
-        contacts.note_channels(dbname, poll.channels, poll.options.get("screen"))
+        contacts.note(dbname, poll.pos_ids, poll.options.get("screen"))
         result = {
             "notifications": notifications,
             "channels": [bus.channel_with_db(dbname, c) for c in channels],
