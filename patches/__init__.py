@@ -10,10 +10,12 @@ from . import (
     bus_listener,
     connection_pool,
     db_outage,
+    garbage_collection,
     json_request,
     longpolling_socket,
     pos_poll,
     preload,
+    request_headers,
 )
 
 
@@ -23,7 +25,9 @@ def post_load():
     connection_pool.install()
     db_outage.install()
     db_outage.install_pool_full()
+    garbage_collection.install()
     json_request.install()
     longpolling_socket.install()
     pos_poll.install()
     preload.install()
+    request_headers.install()

@@ -18,8 +18,8 @@ reaches the last one most of a second after the first. Here
   (``pos.config._check_longpolling_polls``, as the session's user, in the
   request's context), then the bus;
 * it then waits in the dispatcher as on Odoo's path, and is answered with
-  one JSON encode and the headers Odoo's answer has; the session, unchanged,
-  is not saved.
+  one JSON encode and the headers Odoo's answer has; the session, unchanged
+  and shared by the polls of that session, is not saved.
 
 What is kept between polls, and its bound: a session, until its file
 changes (every save: logout, login, a new token), checked at every poll;
@@ -123,9 +123,8 @@ class SessionCache:
                 self.entries.clear()
             # [version, session, whether it passed Odoo's check]
             entry = self.entries[sid] = [version, store.get(sid), False]
-        session = entry[1]
-        # A copy: a poll never changes its session, nor another poll's.
-        return store.session_class(dict(session), session.sid, False)
+        # Shared by the polls of this session, which only read it.
+        return entry[1]
 
     def vouch(self, sid):
         """The session ``sid``, as read last, passed Odoo's check."""
@@ -152,6 +151,13 @@ class _Host:
         self.environ = environ
 
 
+@functools.lru_cache(maxsize=16384)
+def session_id(cookie_header):
+    """The session id of a ``Cookie`` header: a POS sends the same one at
+    every poll."""
+    return parse_cookie(cookie_header).get("session_id")
+
+
 def read_poll(environ, session_store):
     """The POS poll ``environ`` holds, else ``None`` (Odoo's path). The
     body stays readable for Odoo."""
@@ -167,7 +173,7 @@ def read_poll(environ, session_store):
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return None
-    sid = parse_cookie(environ).get("session_id")
+    sid = session_id(environ.get("HTTP_COOKIE", ""))
     if not 0 < length <= MAX_BODY or not sid or not session_store.is_valid_key(sid):
         return None
     body = environ["wsgi.input"].read(length)
@@ -356,6 +362,8 @@ def answer(poll):
             raise UseOdoosPath()
         deleted_id, newest, notifications = checked
         contacts.note(dbname, poll.pos_ids, poll.options.get("screen"))
+        if not (peek or deleted_id):
+            return notifications
         result = {
             "notifications": notifications,
             "channels": [bus.channel_with_db(dbname, c) for c in channels],

@@ -37,6 +37,14 @@ def poll_environ(sid, params, body=None, **overrides):
     return environ
 
 
+def forge_token(poll, token="forged"):
+    """Give ``poll`` its own copy of its session, with ``token``: polls of a
+    session share it (``patches/pos_poll``, read only)."""
+    session = poll.session
+    poll.session = type(session)(dict(session), session.sid, False)
+    poll.session.session_token = token
+
+
 def set_deleted_id(env, config, deleted_id):
     """As if the bus had deleted notification ``deleted_id`` of ``config``
     (the bus's ids reach it at least)."""

@@ -12,7 +12,7 @@ from ..patches.batching import Job
 from ..patches.bus_dispatch import PosDispatch
 from ..patches.connection_pool import PoolQueue, install, reading_for_pos_polls
 from ..patches.pos_poll import Authorizer, read_poll, sessions
-from .common import poll_environ
+from .common import forge_token, poll_environ
 
 
 class RequestPool(sql_db.ConnectionPool):
@@ -98,7 +98,7 @@ class TestWhoMayWait(HttpCase):
     def test_only_sessions_that_passed_odoos_check_make_a_batch_wait(self):
         sid = self.authenticate("lp_pool_cashier", "lp_pool_cashier-pw").sid
         forged = self.poll(sid)
-        forged.session.session_token = "forged"
+        forge_token(forged)
         waits = Recorder.waits = []
         authorizer = Recorder(self.dbname)
         channels = PosDispatch.pos_channels(self.dbname, self.channels)

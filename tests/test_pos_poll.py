@@ -9,7 +9,7 @@ from ..patches import pos_poll
 from ..patches.batching import Job
 from ..patches.bus_dispatch import PosDispatch
 from ..patches.pos_poll import ODOOS_PATH, Authorizer, read_poll
-from .common import poll_environ, set_deleted_id
+from .common import forge_token, poll_environ, set_deleted_id
 
 
 @tagged("post_install", "-at_install")
@@ -165,13 +165,13 @@ class TestPosPollPath(HttpCase):
     def test_a_session_is_read_again_when_saved(self):
         sid = self.login(self.cashier)
         first = read_poll(self.environ(sid), self.store)
-        first.session.session_token = "changed in one poll only"
         second = read_poll(self.environ(sid), self.store)
-        self.assertNotEqual(second.session.session_token, first.session.session_token)
+        self.assertIs(second.session, first.session, "unchanged: read once")
         session = self.store.get(sid)
         session.context = dict(session.context, lang="fr_FR")
         self.store.save(session)
         third = read_poll(self.environ(sid), self.store)
+        self.assertIsNot(third.session, first.session)
         self.assertEqual(third.context["lang"], "fr_FR")
 
     def test_a_database_the_dbfilter_rejects(self):
@@ -182,7 +182,7 @@ class TestPosPollPath(HttpCase):
 
     def test_a_forged_or_expired_session_token(self):
         poll = read_poll(self.environ(self.login(self.cashier)), self.store)
-        poll.session.session_token = "forged"
+        forge_token(poll)
         self.assertIs(self.check(poll), ODOOS_PATH)
 
     def test_a_password_changed_since(self):
@@ -203,7 +203,7 @@ class TestPosPollPath(HttpCase):
             self.environ(sid, {"channels": [unknown], "last": 0}), self.store
         )
         forged = read_poll(self.environ(sid), self.store)
-        forged.session.session_token = "forged"
+        forge_token(forged)
         foreign = read_poll(self.environ(self.login(self.foreign)), self.store)
         self.assertEqual(
             self.check(mine, theirs, forged, foreign),
