@@ -151,11 +151,23 @@ class _Host:
         self.environ = environ
 
 
-@functools.lru_cache(maxsize=16384)
+# A POS sends the same Cookie header at every poll: its session id is kept
+# for headers of at most 512 characters (16,384 of them: 8 MB at most).
+MAX_CACHED_COOKIE = 512
+
+
 def session_id(cookie_header):
-    """The session id of a ``Cookie`` header: a POS sends the same one at
-    every poll."""
+    """The session id of a ``Cookie`` header."""
+    if len(cookie_header) > MAX_CACHED_COOKIE:
+        return _session_id(cookie_header)
+    return _cached_session_id(cookie_header)
+
+
+def _session_id(cookie_header):
     return parse_cookie(cookie_header).get("session_id")
+
+
+_cached_session_id = functools.lru_cache(maxsize=16384)(_session_id)
 
 
 def read_poll(environ, session_store):

@@ -66,6 +66,16 @@ class TestPosPollPath(HttpCase):
         ]
         return results[0] if len(polls) == 1 else results
 
+    def test_a_long_cookie_header_is_read_but_not_kept(self):
+        cached = pos_poll._cached_session_id
+        header = "session_id=abc; other=" + "x" * 60000
+        size = cached.cache_info().currsize
+        self.assertEqual(pos_poll.session_id(header), "abc")
+        self.assertEqual(cached.cache_info().currsize, size)
+        self.assertEqual(pos_poll.session_id("session_id=def"), "def")
+        self.assertEqual(pos_poll.session_id("session_id=def"), "def")
+        self.assertGreaterEqual(cached.cache_info().hits, 1)
+
     def test_a_pos_poll_of_a_pos_user(self):
         sid = self.login(self.cashier)
         environ = self.environ(sid)
