@@ -16,6 +16,7 @@ from . import (
     pos_poll,
     preload,
     request_headers,
+    response_write,
 )
 
 
@@ -31,3 +32,4 @@ def post_load():
     pos_poll.install()
     preload.install()
     request_headers.install()
+    response_write.install()

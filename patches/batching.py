@@ -33,9 +33,7 @@ class Batcher:
 
     def run(self, *args, timeout=None):
         job = self.submit(*args)
-        if not self._running:
-            self._running = True
-            (self._spawn or _gevent_spawn)(self._run, self.gather)
+        self._start()
         timeout = self.timeout if timeout is None else timeout
         if not job.done.wait(timeout):
             raise TimeoutError(
@@ -50,6 +48,17 @@ class Batcher:
         self._pending.append(job)
         return job
 
+    def queue(self, job):
+        """Serve ``job``, which has its own ``done`` event, with the next
+        batch; return at once (for a caller that may not wait)."""
+        self._pending.append(job)
+        self._start()
+
+    def _start(self):
+        if not self._running:
+            self._running = True
+            (self._spawn or _gevent_spawn)(self._run, self.gather)
+
     def flush(self):
         """Serve every job submitted so far."""
         jobs, self._pending = self._pending, []
@@ -60,6 +69,9 @@ class Batcher:
             for job in jobs:
                 job.error = error
         done.set()
+        for job in jobs:
+            if job.done is not done:
+                job.done.set()
 
     def serve(self, jobs):
         raise NotImplementedError

@@ -9,9 +9,12 @@ which then exhaust the connection pool and each pay a query.
 with this addon (gevent process, not *peek*), listens first, then reads
 through the ``BatchReader`` of its database: one cursor and one
 ``bus.bus._poll_batch`` call for every POS poll of that database that reads
-at that moment; a *peek* reads there too and returns at once. A wake-up
-with nothing to read (every poll is woken when the bus listener reconnects)
-waits again. Every other poll is Odoo's.
+at that moment; a *peek* reads there too and returns at once. What it
+listens with is a ``Wake``: the NOTIFY that sets it queues the poll's read,
+and the poll's greenlet is woken once, with what was read (a message to
+5,000 POSes: one batch, no round of 5,000 greenlets asking for it first).
+A wake-up with nothing to read (every poll is woken when the bus listener
+reconnects) waits again. Every other poll is Odoo's.
 
 A key of ``channels`` (what a NOTIFY wakes) is dropped once no poll waits
 on it, Odoo's polls' included (Odoo leaves it): its memory is that of the
@@ -35,7 +38,7 @@ from odoo.addons.bus.models import bus
 
 from ..models.bus_bus import wake_channel
 from ..models.pos_config import parse_pos_channel
-from .batching import Batcher
+from .batching import Batcher, Job
 from .connection_pool import reading_for_pos_polls
 from .installed import installed_in
 
@@ -81,6 +84,24 @@ class BatchReader(Batcher):
             return
         for job, result in zip(jobs, results):
             job.result = result
+
+
+class Wake(Job):
+    """Stands for a waiting poll's event in the dispatcher's channel map:
+    ``set()`` (Odoo's listener, on a NOTIFY) queues the poll's read in its
+    database's batch, without waiting; ``done`` is set once it was read."""
+
+    __slots__ = ("reader", "queued")
+
+    def __init__(self, reader, event, channels, last):
+        super().__init__((channels, last), event)
+        self.reader = reader
+        self.queued = False
+
+    def set(self):
+        if not self.queued:
+            self.queued = True
+            self.reader.queue(self)
 
 
 class PosDispatch(bus.ImDispatch):
@@ -155,23 +176,27 @@ class PosDispatch(bus.ImDispatch):
         deadline = time.monotonic() + timeout
         read = first or (lambda: reader.fetch(channels, last))
         while True:
-            event = self.Event()
+            wake = Wake(reader, self.Event(), channels, last)
             # Listen before reading, so a NOTIFY during the read is not missed.
             for key in keys:
-                self.channels.setdefault(key, set()).add(event)
+                self.channels.setdefault(key, set()).add(wake)
             try:
                 notifications = read()
                 read = lambda: reader.fetch(channels, last)  # noqa: E731
                 remaining = deadline - time.monotonic()
                 if notifications or remaining <= 0 or bus.stop_event.is_set():
                     return notifications
-                if not event.wait(timeout=remaining):
+                if not wake.done.wait(timeout=remaining):
                     return reader.fetch(channels, last)
+                if wake.error is not None:
+                    raise wake.error
+                if wake.result:
+                    return wake.result
             finally:
                 for key in keys:
                     events = self.channels.get(key)
                     if events:
-                        events.discard(event)
+                        events.discard(wake)
                 self.forget_idle(keys)
 
 

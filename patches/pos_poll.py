@@ -437,7 +437,21 @@ def respond(poll, result, start_response, key="result"):
             ("Set-Cookie", session_cookie(poll.session.sid)),
         ],
     )
-    return [body]
+    return AnsweredFirst([body])
+
+
+class AnsweredFirst(list):
+    """An answer's body. pywsgi calls ``close()`` once it is sent, before it
+    logs the request and reads the connection's next one (the POS's next
+    poll): yielding there lets the polls woken with this one be answered
+    first (measured: a message read for 5,000 POSes at once reached the
+    last one 0.4 s after the read, instead of 1.5 to 1.9 s between 5,000
+    log lines and new polls)."""
+
+    def close(self):
+        import gevent  # pylint: disable=import-outside-toplevel
+
+        gevent.sleep(0)
 
 
 def install(root_class=http.Root):

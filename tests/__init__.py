@@ -18,6 +18,7 @@ from . import (
     test_pos_poll,
     test_preload,
     test_request_headers,
+    test_response_write,
     test_rpc,
     test_send,
     test_send_cost,

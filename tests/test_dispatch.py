@@ -10,7 +10,7 @@ from odoo.addons.bus.models import bus
 
 from ..models.bus_bus import wake_channel
 from ..patches import bus_dispatch
-from ..patches.bus_dispatch import BatchReader, PosDispatch
+from ..patches.bus_dispatch import BatchReader, PosDispatch, Wake
 from ..patches.installed import installed_in
 from .common import PosLongpollingCase
 
@@ -116,6 +116,34 @@ class TestBatchReader(PosLongpollingCase):
             self.assertTrue(read.done.is_set())
             self.assertIsNotNone(read.error)
 
+    def test_a_wake_is_read_with_the_batch(self):
+        """What a NOTIFY sets: the poll's read, queued once, done with the
+        others of the batch; its own event tells the poll."""
+        start = self.last_bus_id()
+        self.pos_a._send_to_channel("x", "news")
+        reader = BatchReader(self.dbname, spawn=lambda *args: None)
+        other = reader.submit(["c"], start)
+        wake = Wake(
+            reader, threading.Event(), [self.pos_a._get_full_channel_name("x")], start
+        )
+        wake.set()
+        wake.set()
+        self.assertEqual(len(reader._pending), 2, "queued once")
+        self.assertFalse(wake.done.is_set())
+        self.flush(reader)
+        self.assertTrue(wake.done.is_set())
+        self.assertTrue(other.done.is_set())
+        self.assertIsNone(wake.error)
+        self.assertEqual([n["message"]["payload"] for n in wake.result], ["news"])
+
+    def test_a_wake_of_a_database_that_fails(self):
+        reader = BatchReader("pos_longpolling_no_such_database", spawn=lambda *a: None)
+        wake = Wake(reader, threading.Event(), ["c"], 1)
+        wake.set()
+        reader.flush()
+        self.assertTrue(wake.done.is_set())
+        self.assertIsNotNone(wake.error)
+
     def test_fetch_waits_a_bounded_time(self):
         reader = BatchReader(self.dbname, spawn=lambda *args: None)  # never reads
         with self.assertRaisesRegex(TimeoutError, "not done in"):
@@ -135,6 +163,11 @@ class FakeReader:
         self.fetched[min(self.calls, len(self.fetched) - 1)].set()
         self.calls += 1
         return answer
+
+    def queue(self, job):
+        """A wake's read, at once."""
+        job.result = self.fetch(*job.args)
+        job.done.set()
 
 
 class FakeDispatch(PosDispatch):
@@ -199,11 +232,51 @@ class TestPosDispatch(BaseCase):
         self.assertEqual(self.poll(reader, timeout=0.05), [])
         self.assertEqual(reader.calls, 2, "read again at the timeout")
 
+    def test_a_wake_up_reads_once_for_the_poll(self):
+        reader = FakeReader([], [{"id": 7}])
+
+        def wake():
+            reader.fetched[0].wait(10)
+            for event in self.dispatcher.waiting():
+                event.set()
+                event.set()  # a second NOTIFY before the read: still one
+
+        waker = threading.Thread(target=wake)
+        waker.start()
+        self.assertEqual(self.poll(reader), [{"id": 7}])
+        waker.join()
+        self.assertEqual(reader.calls, 2, "the first read, then the wake's")
+        self.assertEqual(self.dispatcher.waiting(), [])
+
+    def test_a_wake_whose_read_failed_raises_its_error(self):
+        reader = FakeReader([])
+        error = TimeoutError("the bus of db was not done in 20 s")
+
+        def fail(job):
+            job.error = error
+            job.done.set()
+
+        reader.queue = fail
+
+        def wake():
+            reader.fetched[0].wait(10)
+            for event in self.dispatcher.waiting():
+                event.set()
+
+        waker = threading.Thread(target=wake)
+        waker.start()
+        with self.assertRaises(TimeoutError):
+            self.poll(reader)
+        waker.join()
+        self.assertEqual(self.dispatcher.waiting(), [])
+
     def test_a_wake_up_without_news_waits_again(self):
-        reader = FakeReader([], [], [{"id": 7}])
+        # The first read; the wake's; the one after listening again (a
+        # NOTIFY meanwhile had nobody to wake); the second wake's.
+        reader = FakeReader([], [], [], [{"id": 7}])
 
         def wake_twice():
-            for fetched in reader.fetched[:2]:
+            for fetched in (reader.fetched[0], reader.fetched[2]):
                 fetched.wait(10)
                 for event in self.dispatcher.waiting():
                     event.set()
@@ -212,7 +285,7 @@ class TestPosDispatch(BaseCase):
         waker.start()
         self.assertEqual(self.poll(reader), [{"id": 7}])
         waker.join()
-        self.assertEqual(reader.calls, 3)
+        self.assertEqual(reader.calls, 4)
         self.assertEqual(self.dispatcher.waiting(), [])
 
     def test_each_database_has_its_own_reader(self):

@@ -1,6 +1,8 @@
 import json
 from unittest.mock import patch
 
+import gevent
+
 from odoo import http
 from odoo.tests import HttpCase, tagged
 from odoo.tools import config
@@ -240,6 +242,17 @@ class TestPosPollPath(HttpCase):
         self.assertEqual(headers["Access-Control-Allow-Origin"], "*")
         self.assertIn("session_id=%s;" % poll.session.sid, headers["Set-Cookie"])
         self.assertIn("HttpOnly", headers["Set-Cookie"])
+
+    def test_the_answer_yields_once_sent(self):
+        """pywsgi closes the body once sent: the other polls woken with this
+        one are answered before this one's log line and next poll."""
+        poll = read_poll(self.environ(self.login(self.cashier)), self.store)
+        body = pos_poll.respond(poll, [], lambda *args: None)
+        order = []
+        gevent.spawn(order.append, "another answer")
+        body.close()
+        order.append("this log line")
+        self.assertEqual(order, ["another answer", "this log line"])
 
     def test_only_in_the_gevent_process(self):
         class Root:
