@@ -20,6 +20,7 @@ from .pos_config import parse_pos_channel
 _logger = logging.getLogger(__name__)
 
 INTERVAL = 30  # seconds
+KEEP_UNWRITTEN = datetime.timedelta(minutes=10)
 # Screens of one POS noted between two writes: screen ids are the client's,
 # a client making up new ones at every request adds no more rows.
 MAX_SCREENS = 20
@@ -44,17 +45,23 @@ class ContactRecorder:
         ``screen`` (a screen id, else ``""``)."""
         screen = screen if is_screen_id(screen) else ""
         now = datetime.datetime.utcnow().replace(microsecond=0)
+        self._add(dbname, (((pos_id, screen), now) for pos_id in pos_ids))
+        self._start_flusher()
+
+    def _add(self, dbname, contacts):
+        """Note ``contacts``, ``((pos id, screen), when)``, keeping the
+        newest time of each, at most ``MAX_SCREENS`` screens a POS."""
         with self.lock:
             seen = self.pending.setdefault(dbname, {})
             screens = self.screens.setdefault(dbname, {})
-            for pos_id in pos_ids:
-                key = (pos_id, screen)
+            for key, when in contacts:
                 if key not in seen:
-                    if screens.get(pos_id, 0) >= MAX_SCREENS:
+                    if screens.get(key[0], 0) >= MAX_SCREENS:
                         continue
-                    screens[pos_id] = screens.get(pos_id, 0) + 1
-                seen[key] = now
-        self._start_flusher()
+                    screens[key[0]] = screens.get(key[0], 0) + 1
+                elif seen[key] >= when:
+                    continue
+                seen[key] = when
 
     def note_channels(self, dbname, channels, screen=None):
         """As ``note``, for the POS channels of ``dbname`` among ``channels``."""
@@ -86,8 +93,13 @@ class ContactRecorder:
                 # The harness counts these lines per process.
                 _logger.debug("last contacts of %d screen(s) written", len(contacts))
             except Exception as error:  # pylint: disable=broad-except
+                # Kept for the next writes (a POS gone meanwhile keeps its
+                # time), for ``KEEP_UNWRITTEN`` s: not for a dropped database.
+                since = datetime.datetime.utcnow() - KEEP_UNWRITTEN
+                self._add(dbname, ((k, w) for k, w in contacts.items() if w >= since))
                 _logger.warning(
-                    "pos_longpolling: last contacts of %d screen(s) not written: %s",
+                    "pos_longpolling: last contacts of %d screen(s) not written"
+                    " (kept for the next write, 10 minutes at most): %s",
                     len(contacts),
                     error,
                 )

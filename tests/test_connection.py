@@ -1,8 +1,11 @@
 import datetime
+from unittest.mock import patch
 
 from odoo import fields
+from odoo.sql_db import PoolError
 from odoo.tests import HttpCase, tagged
 
+from ..models import contact_recorder
 from ..models.contact_recorder import MAX_SCREENS, ContactRecorder, contacts
 from .common import PosLongpollingCase, json_rpc
 
@@ -59,6 +62,30 @@ class TestConnection(PosLongpollingCase):
         self.recorder.note(self.dbname, self.pos_a.ids, "s1")
         self.assertTrue(self.recorder.take(self.dbname))
         self.assertEqual(self.recorder.take(self.dbname), {})
+
+    def test_a_failed_write_keeps_its_contacts(self):
+        """The database refuses the write (a full pool, a restart): what was
+        noted is written by the next flush, with the newest time."""
+        self.recorder.note(self.dbname, self.pos_a.ids, "s1")
+        self.recorder.note(self.dbname, self.pos_b.ids, "s1")
+        key = (self.pos_a.id, "s1")
+        newer = self.recorder.pending[self.dbname][key] + datetime.timedelta(1)
+        # Not written for longer than 10 minutes: dropped.
+        old = fields.Datetime.now() - datetime.timedelta(minutes=11)
+        self.recorder._add(self.dbname, [((self.pos_closed.id, "s1"), old)])
+
+        def full(dbname):
+            self.recorder._add(self.dbname, [(key, newer)])  # noted meanwhile
+            raise PoolError("The Connection Pool Is Full")
+
+        with patch.object(contact_recorder.odoo, "registry", full), self.assertLogs(
+            contact_recorder.__name__, "WARNING"
+        ) as logs:
+            self.recorder.flush()
+        self.assertIn("3 screen(s) not written (kept", logs.output[0])
+        kept = self.recorder.take(self.dbname)
+        self.assertEqual(set(kept), {(self.pos_a.id, "s1"), (self.pos_b.id, "s1")})
+        self.assertEqual(kept[key], newer)
 
     def test_a_newer_contact_stays(self):
         now = fields.Datetime.now()
