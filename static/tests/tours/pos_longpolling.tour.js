@@ -6,6 +6,7 @@ odoo.define("pos_longpolling.tour.StatusIcons", function (require) {
     // Test mode refuses /longpolling/poll: the buses fail to poll, so the
     // icons must end red. The PING route works: the server checks its rows.
     const pinged = "pos_longpolling_tour_pinged";
+    const offline = "pos_longpolling_tour_offline";
 
     function check(condition, message) {
         if (!condition) {
@@ -33,21 +34,49 @@ odoo.define("pos_longpolling.tour.StatusIcons", function (require) {
             content: "the default bus has its icon in the header",
             trigger: '.pos .status-buttons .js_poll_connected[data-bus="default"]',
             run() {
-                // A check: the trigger is the assertion.
+                // Red with the offline glyph lasts from a PING's timeout to
+                // the next poll's retry, which may be shorter than the 750 ms
+                // the tour waits between checks: an observer of its own sees
+                // it, and measures it then.
+                const seen = () => {
+                    const glyph = $(
+                        '.pos .js_poll_connected[data-bus="default"].oe_red i.fa-times'
+                    )[0];
+                    if (!glyph) {
+                        return false;
+                    }
+                    const style = window.getComputedStyle(glyph);
+                    const header = window.getComputedStyle($(".pos .pos-topheader")[0]);
+                    window.posLongpollingTourOffline = {
+                        onDisc: contrast(style.color, style.backgroundColor),
+                        onHeader: contrast(
+                            style.backgroundColor,
+                            header.backgroundColor
+                        ),
+                    };
+                    document.body.classList.add(offline);
+                    return true;
+                };
+                if (!seen()) {
+                    const observer = new MutationObserver(
+                        () => seen() && observer.disconnect()
+                    );
+                    observer.observe($(".pos")[0], {
+                        attributes: true,
+                        childList: true,
+                        subtree: true,
+                    });
+                }
             },
         },
         {
             content: "a failing poll turns it red, with the offline glyph",
-            trigger: '.pos .js_poll_connected[data-bus="default"].oe_red i.fa-times',
+            trigger: `body.${offline}`,
+            // Once the PING sent at the start gets no PONG within the pong
+            // timeout (10 s): the tour's 10 s per step is too short.
+            timeout: 20000,
             run() {
-                const glyph = $('.pos .js_poll_connected[data-bus="default"] i')[0];
-                const style = window.getComputedStyle(glyph);
-                const header = window.getComputedStyle($(".pos .pos-topheader")[0]);
-                const onDisc = contrast(style.color, style.backgroundColor);
-                const onHeader = contrast(
-                    style.backgroundColor,
-                    header.backgroundColor
-                );
+                const {onDisc, onHeader} = window.posLongpollingTourOffline;
                 check(onDisc >= 3, `glyph on its disc: ${onDisc.toFixed(2)}:1`);
                 check(onHeader >= 3, `disc on the header: ${onHeader.toFixed(2)}:1`);
             },
