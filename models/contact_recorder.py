@@ -94,13 +94,14 @@ class ContactRecorder:
                 _logger.debug("last contacts of %d screen(s) written", len(contacts))
             except Exception as error:  # pylint: disable=broad-except
                 # Kept for the next writes (a POS gone meanwhile keeps its
-                # time), for ``KEEP_UNWRITTEN`` s: not for a dropped database.
+                # time), but not for ever: a dropped database stays failing.
                 since = datetime.datetime.utcnow() - KEEP_UNWRITTEN
                 self._add(dbname, ((k, w) for k, w in contacts.items() if w >= since))
                 _logger.warning(
                     "pos_longpolling: last contacts of %d screen(s) not written"
-                    " (kept for the next write, 10 minutes at most): %s",
+                    " (kept for the next write, %d minutes at most): %s",
                     len(contacts),
+                    KEEP_UNWRITTEN.total_seconds() // 60,
                     error,
                 )
 

@@ -41,6 +41,7 @@ import time
 import weakref
 from contextlib import closing
 
+import gevent
 import psycopg2
 from werkzeug.http import dump_cookie, parse_cookie
 
@@ -449,8 +450,6 @@ class AnsweredFirst(list):
     log lines and new polls)."""
 
     def close(self):
-        import gevent  # pylint: disable=import-outside-toplevel
-
         gevent.sleep(0)
 
 

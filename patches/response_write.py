@@ -9,6 +9,8 @@ one, an empty one and every other write are pywsgi's own.
 """
 import functools
 
+from gevent.pywsgi import WSGIHandler
+
 import odoo
 
 MAX_JOINED = 64 * 1024
@@ -18,8 +20,6 @@ def install(evented=None):
     evented = odoo.evented if evented is None else evented
     if not evented:
         return
-    from gevent.pywsgi import WSGIHandler  # pylint: disable=import-outside-toplevel
-
     write_with_headers = WSGIHandler._write_with_headers
     if getattr(write_with_headers, "one_send", False):
         return
